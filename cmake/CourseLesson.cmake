@@ -1,0 +1,32 @@
+# Helpers every lesson's CMakeLists.txt uses.
+#
+#   course_program(NAME source.cpp...)  one binary in build/bin, linked with common/
+#   course_lesson_tests()               the lesson's pytest module as a CTest test,
+#                                       labelled with the lesson number ("03")
+
+# The Python that has pytest (Debian's, not necessarily the first python3 on PATH).
+set(COURSE_PYTHON "" CACHE FILEPATH "Python interpreter with pytest, pytest-timeout and pytest-xdist")
+if(NOT COURSE_PYTHON)
+  if(EXISTS /usr/bin/python3)
+    set(COURSE_PYTHON /usr/bin/python3)
+  else()
+    set(COURSE_PYTHON ${Python3_EXECUTABLE})
+  endif()
+endif()
+
+function(course_program name)
+  add_executable(${name} ${ARGN})
+  target_link_libraries(${name} PRIVATE course::common)
+  # CLI11 is header-only and slow to parse: reuse one precompiled header.
+  target_precompile_headers(${name} REUSE_FROM course_pch)
+endfunction()
+
+function(course_lesson_tests)
+  get_filename_component(folder ${CMAKE_CURRENT_SOURCE_DIR} NAME)
+  string(SUBSTRING ${folder} 0 2 number)
+  add_test(NAME lesson-${folder}
+           COMMAND ${COURSE_PYTHON} -m pytest -q -p no:cacheprovider
+                   --bin-dir ${CMAKE_RUNTIME_OUTPUT_DIRECTORY} ${CMAKE_CURRENT_SOURCE_DIR}
+           WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
+  set_tests_properties(lesson-${folder} PROPERTIES LABELS "${number};lessons" TIMEOUT 300)
+endfunction()

@@ -1,0 +1,38 @@
+// The socket set-ups later lessons repeat, once the raw calls have been taught
+// step by step in lessons 01-04. Each one resolves with getaddrinfo and tries
+// every address found, so names, IPv4 and IPv6 all work.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "course/fd.hpp"
+#include "course/io.hpp"
+
+namespace course {
+
+struct ListenOptions {
+    int backlog = 128;            // the accept queue's length, see lesson 06
+    bool reuse_address = true;    // SO_REUSEADDR, see lesson 07
+};
+
+// socket + setsockopt + bind + listen. Throws "bind HOST:PORT: Address already in use" etc.
+Fd listen_tcp(const std::string& host, std::uint16_t port, ListenOptions options = {});
+
+// socket + connect, bounded by `timeout_seconds` (negative: the OS's own limit).
+// Throws "connect to HOST:PORT: Connection refused" etc.
+Fd connect_tcp(const std::string& host, std::uint16_t port, double timeout_seconds = forever);
+
+// socket + bind for UDP.
+Fd bind_udp(const std::string& host, std::uint16_t port);
+
+// The contract's readiness lines, printed to stdout and flushed only once the
+// socket is ready: "listening on 127.0.0.1:8080" (TCP), "bound to ..." (UDP).
+void announce_listening(int fd);
+void announce_bound(int fd);
+
+// accept() that retries EINTR/ECONNABORTED and waits (stop-aware) while nothing
+// is queued. On EMFILE/ENFILE it backs off briefly instead of spinning.
+Fd accept_client(int listener);
+
+}  // namespace course

@@ -1,0 +1,1 @@
+// Empty: the precompiled header shared by every program is built from this target.

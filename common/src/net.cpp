@@ -1,0 +1,117 @@
+#include "course/net.hpp"
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <chrono>
+#include <iostream>
+#include <system_error>
+#include <thread>
+
+#include "course/address.hpp"
+#include "course/error.hpp"
+
+namespace course {
+
+namespace {
+
+// Runs `attempt` on every endpoint until one succeeds; rethrows the last failure.
+template <typename Attempt>
+Fd first_that_works(const std::vector<Endpoint>& endpoints, Attempt attempt) {
+    std::exception_ptr last_error;
+    for (const Endpoint& endpoint : endpoints) {
+        try {
+            return attempt(endpoint);
+        } catch (const std::system_error&) {
+            last_error = std::current_exception();
+        }
+    }
+    std::rethrow_exception(last_error);  // resolve() never returns an empty list
+}
+
+Fd open_socket(const Endpoint& endpoint) {
+    return Fd(check(::socket(endpoint.family, endpoint.socktype | SOCK_CLOEXEC, endpoint.protocol),
+                    "socket"));
+}
+
+void set_nonblocking(int fd, bool on) {
+    int flags = check(::fcntl(fd, F_GETFL), "fcntl F_GETFL");
+    flags = on ? (flags | O_NONBLOCK) : (flags & ~O_NONBLOCK);
+    check(::fcntl(fd, F_SETFL, flags), "fcntl F_SETFL");
+}
+
+}  // namespace
+
+Fd listen_tcp(const std::string& host, std::uint16_t port, ListenOptions options) {
+    return first_that_works(resolve(host, port, SOCK_STREAM, true), [&](const Endpoint& e) {
+        Fd fd = open_socket(e);
+        if (options.reuse_address) {
+            int on = 1;
+            check(::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &on, sizeof on),
+                  "setsockopt SO_REUSEADDR");
+        }
+        check(::bind(fd.get(), e.addr(), e.length), "bind " + e.to_string());
+        check(::listen(fd.get(), options.backlog), "listen");
+        return fd;
+    });
+}
+
+Fd connect_tcp(const std::string& host, std::uint16_t port, double timeout_seconds) {
+    return first_that_works(resolve(host, port, SOCK_STREAM), [&](const Endpoint& e) {
+        Fd fd = open_socket(e);
+        const std::string what = "connect to " + e.to_string();
+        // A non-blocking connect lets us bound the wait (and notice Ctrl-C).
+        set_nonblocking(fd.get(), true);
+        if (::connect(fd.get(), e.addr(), e.length) < 0) {
+            if (errno != EINPROGRESS) throw_errno(what);
+            if (!wait_writable(fd.get(), timeout_seconds))
+                throw std::system_error(ETIMEDOUT, std::generic_category(), what);
+            int error = 0;
+            socklen_t length = sizeof error;
+            check(::getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &error, &length), "getsockopt");
+            if (error != 0) throw std::system_error(error, std::generic_category(), what);
+        }
+        set_nonblocking(fd.get(), false);
+        return fd;
+    });
+}
+
+Fd bind_udp(const std::string& host, std::uint16_t port) {
+    return first_that_works(resolve(host, port, SOCK_DGRAM, true), [&](const Endpoint& e) {
+        Fd fd = open_socket(e);
+        check(::bind(fd.get(), e.addr(), e.length), "bind " + e.to_string());
+        return fd;
+    });
+}
+
+void announce_listening(int fd) { std::cout << "listening on " << local_address(fd) << std::endl; }
+
+void announce_bound(int fd) { std::cout << "bound to " << local_address(fd) << std::endl; }
+
+Fd accept_client(int listener) {
+    bool out_of_fds = false;
+    for (;;) {
+        wait_readable(listener);
+        int fd = ::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
+        if (fd >= 0) return Fd(fd);
+        switch (errno) {
+            case EINTR:
+            case EAGAIN:
+            case ECONNABORTED:  // the client gave up while queued: just take the next
+                continue;
+            case EMFILE:
+            case ENFILE:
+                // The pending connection stays queued and poll() keeps saying
+                // "readable": back off instead of spinning at 100% CPU.
+                if (!out_of_fds) std::cerr << "accept: out of file descriptors, backing off\n";
+                out_of_fds = true;
+                std::this_thread::sleep_for(std::chrono::milliseconds(100));
+                continue;
+            default:
+                throw_errno("accept");
+        }
+    }
+}
+
+}  // namespace course

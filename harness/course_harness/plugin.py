@@ -1,0 +1,114 @@
+"""pytest plugin: options, fixtures and the per-lesson report."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from .process import Server, run_program, start_server
+
+ROOT = Path(__file__).resolve().parents[2]
+LESSON_DIR = re.compile(r"lessons/(\d\d)-[^/]+/")
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("course")
+    group.addoption("--bin-dir", default=None,
+                    help="where the lesson programs are (default: $COURSE_BIN_DIR or build/bin)")
+    group.addoption("--course-report", default=None,
+                    help="write every test's outcome, with its lesson, to this JSON file")
+
+
+def pytest_configure(config):
+    path = config.getoption("course_report")
+    if path and not hasattr(config, "workerinput"):  # with xdist only the controller writes
+        config.pluginmanager.register(Report(Path(path)), "course-report")
+
+
+def lesson_of(nodeid: str) -> str:
+    match = LESSON_DIR.search(nodeid.replace(os.sep, "/"))
+    return match.group(1) if match else "common"
+
+
+class Programs:
+    """Finds lesson binaries: `programs.path("udp_sender")`."""
+
+    def __init__(self, bin_dir: Path):
+        self.bin_dir = bin_dir
+
+    def path(self, name: str) -> Path:
+        path = self.bin_dir / name
+        if not path.is_file():
+            pytest.fail(f"program {name!r} is not built (looked in {self.bin_dir}); "
+                        f"run ./course build", pytrace=False)
+        return path
+
+
+@pytest.fixture(scope="session")
+def programs(pytestconfig) -> Programs:
+    bin_dir = (pytestconfig.getoption("bin_dir") or os.environ.get("COURSE_BIN_DIR")
+               or ROOT / "build" / "bin")
+    return Programs(Path(bin_dir).resolve())
+
+
+@pytest.fixture
+def run(programs):
+    """run("tcp_client", "--port", 1, input="hi\\n") -> Result (hangs fail after 10 s)."""
+
+    def _run(name: str, *args, **kwargs):
+        return run_program(programs.path(name), *args, **kwargs)
+
+    return _run
+
+
+@pytest.fixture
+def server(programs):
+    """server("tcp_echo_server") starts it on --port 0 (unless a --port is given),
+    waits for its readiness line, and at the end of the test stops it with SIGTERM
+    and requires a clean exit within one second."""
+    started: list[Server] = []
+
+    def _start(name: str, *args, port0: bool = True, **kwargs) -> Server:
+        argv = [str(a) for a in args]
+        if port0 and "--port" not in argv:
+            argv = ["--port", "0", *argv]
+        s = start_server(programs.path(name), *argv, **kwargs)
+        started.append(s)
+        return s
+
+    yield _start
+    failures = []
+    for s in started:
+        try:
+            s.stop()
+        except pytest.fail.Exception as failure:
+            failures.append(str(failure))
+        finally:
+            s.kill()
+    if failures:
+        pytest.fail("\n\n".join(failures), pytrace=False)
+
+
+class Report:
+    def __init__(self, path: Path):
+        self.path = path
+        self.tests: dict[str, dict] = {}
+
+    def pytest_runtest_logreport(self, report):
+        entry = self.tests.setdefault(report.nodeid, {
+            "nodeid": report.nodeid, "lesson": lesson_of(report.nodeid),
+            "outcome": "passed", "duration": 0.0, "message": ""})
+        entry["duration"] += report.duration
+        if report.failed:
+            entry["outcome"] = "failed" if report.when == "call" else "error"
+            entry["message"] = str(report.longrepr)[-4000:]
+        elif report.skipped and entry["outcome"] == "passed":
+            entry["outcome"] = "skipped"
+            entry["message"] = str(report.longrepr)[-1000:]
+
+    def pytest_sessionfinish(self, session):
+        self.path.write_text(json.dumps(list(self.tests.values()), indent=1))
