@@ -30,3 +30,15 @@ function(course_lesson_tests)
            WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
   set_tests_properties(lesson-${folder} PROPERTIES LABELS "${number};lessons" TIMEOUT 300)
 endfunction()
+
+# A libFuzzer target (clang, -DCOURSE_FUZZ=ON), built into build-*/fuzz/.
+# Its seed corpus lives in common/fuzz/corpus/<name>/; ./course fuzz runs it.
+function(course_fuzz_target name)
+  if(COURSE_FUZZ)
+    add_executable(${name} ${ARGN})
+    target_link_libraries(${name} PRIVATE course::common)
+    target_compile_options(${name} PRIVATE -fsanitize=fuzzer)
+    target_link_options(${name} PRIVATE -fsanitize=fuzzer)
+    set_target_properties(${name} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/fuzz)
+  endif()
+endfunction()

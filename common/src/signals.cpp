@@ -33,7 +33,12 @@ void make_stop_pipe() {
 
 }  // namespace
 
-void ignore_sigpipe() { std::signal(SIGPIPE, SIG_IGN); }
+void ignore_sigpipe() {
+    struct sigaction action{};
+    action.sa_handler = SIG_IGN;
+    sigemptyset(&action.sa_mask);
+    check(::sigaction(SIGPIPE, &action, nullptr), "sigaction SIGPIPE");
+}
 
 void install_stop_handlers() {
     std::call_once(pipe_once, make_stop_pipe);
