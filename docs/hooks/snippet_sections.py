@@ -36,9 +36,25 @@ def extract(path: str, section: str) -> list[str]:
     return [line[indent:] for line in lines]
 
 
+# A whole-file include of a source that has section markers: the markers are
+# for the hook, not the reader, so such files are included here without them
+# (pymdownx.snippets 9.x would show them). Files without markers are left to it.
+WHOLE = re.compile(r'^(?P<indent>[ \t]*)--8<-- "(?P<path>[^"#]+)"[ \t]*$', re.M)
+
+
 def on_page_markdown(markdown: str, page, config, files) -> str:
     def replace(match: re.Match) -> str:
         body = extract(match.group("path"), match.group("section"))
         return "\n".join(match.group("indent") + line for line in body)
 
-    return INCLUDE.sub(replace, markdown)
+    def replace_whole(match: re.Match) -> str:
+        source = ROOT / match.group("path")
+        if not source.is_file():
+            return match.group(0)  # pymdownx.snippets reports the missing file
+        lines = source.read_text(encoding="utf-8").splitlines()
+        if not any(MARKER.search(line) for line in lines):
+            return match.group(0)
+        return "\n".join((match.group("indent") + line).rstrip()
+                         for line in lines if not MARKER.search(line))
+
+    return WHOLE.sub(replace_whole, INCLUDE.sub(replace, markdown))

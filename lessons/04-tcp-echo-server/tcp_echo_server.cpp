@@ -7,9 +7,11 @@
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <chrono>
 #include <iostream>
 #include <string>
 #include <system_error>
+#include <thread>
 #include <vector>
 
 #include "course/address.hpp"
@@ -103,7 +105,12 @@ int main(int argc, char** argv) {
             if (!client) {
                 // The client may have given up while queued (ECONNABORTED), or we
                 // ran out of descriptors: either way keep the server alive.
-                std::cerr << "accept: " << std::system_category().message(errno) << '\n';
+                const int error = errno;
+                std::cerr << "accept: " << std::system_category().message(error) << '\n';
+                // Out of descriptors, the queued client stays queued and the listener
+                // stays "readable": pause instead of spinning at 100% CPU.
+                if (error == EMFILE || error == ENFILE)
+                    std::this_thread::sleep_for(std::chrono::milliseconds(100));
                 continue;
             }
             const std::string who =
