@@ -78,7 +78,12 @@ std::string local_address(int fd) {
 std::string peer_address(int fd) {
     sockaddr_storage storage{};
     socklen_t length = sizeof storage;
-    check(::getpeername(fd, reinterpret_cast<sockaddr*>(&storage), &length), "getpeername");
+    // A client may reset the connection between accept() and here. That is
+    // not the server's failure: name it, and let the next recv() report it.
+    if (::getpeername(fd, reinterpret_cast<sockaddr*>(&storage), &length) < 0) {
+        if (errno == ENOTCONN) return "(peer already gone)";
+        throw_errno("getpeername");
+    }
     return format_address(reinterpret_cast<const sockaddr*>(&storage), length);
 }
 

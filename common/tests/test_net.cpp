@@ -125,3 +125,15 @@ TEST(Net, ConnectRefusedNamesTheAddress) {
         EXPECT_NE(std::string(e.what()).find("connect to 127.0.0.1:"), std::string::npos);
     }
 }
+
+TEST(Net, PeerAddressOfAResetConnectionIsNotAnError) {
+    course::Fd listener = course::listen_tcp("127.0.0.1", 0);
+    course::Fd client = course::connect_tcp("127.0.0.1", course::local_port(listener.get()), 2.0);
+    linger reset_on_close{1, 0};
+    ASSERT_EQ(::setsockopt(client.get(), SOL_SOCKET, SO_LINGER, &reset_on_close,
+                           sizeof reset_on_close),
+              0);
+    client.reset();  // RST while the connection still waits in the accept queue
+    course::Fd server = course::accept_client(listener.get());
+    EXPECT_NO_THROW(course::peer_address(server.get()));
+}

@@ -32,7 +32,8 @@ std::vector<Endpoint> resolve(const std::string& host, std::uint16_t port, int s
 // "127.0.0.1:8080" or "[::1]:8080" (IPv4-mapped IPv6 stays "[::ffff:127.0.0.1]:8080").
 std::string format_address(const sockaddr* address, socklen_t length);
 
-// The address a socket is bound to (getsockname) and the one it talks to (getpeername).
+// The address a socket is bound to (getsockname) and the one it talks to
+// (getpeername; "(peer already gone)" if the peer reset the connection already).
 std::string local_address(int fd);
 std::string peer_address(int fd);
 std::uint16_t local_port(int fd);
