@@ -1,0 +1,3 @@
+"""The course's exercise machinery: metadata, solution regions, the student
+release, grading, hints and progress.  Standard library only: ./course imports
+it before anything is installed."""
