@@ -1,0 +1,318 @@
+"""Lesson 17: select/poll/epoll echo servers: many clients, one thread, no stalls."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import resource
+import selectors
+import socket
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from course_harness import start_server, tcp_connect
+from course_harness.peers import recv_exactly, reset
+
+HERE = Path(__file__).resolve().parent
+PY = HERE / "python"
+SERVERS = ["select_echo_server", "poll_echo_server", "epoll_echo_server"]
+SANITIZER = bool(os.environ.get("COURSE_SANITIZER"))
+
+
+def raise_fd_limit(wanted: int) -> int:
+    """Raises this process's soft RLIMIT_NOFILE (children inherit it); returns the new limit."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if soft < target:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def echo_once(port: int, message: bytes, timeout: float = 5) -> bytes:
+    with tcp_connect(port, timeout=timeout) as c:
+        c.sendall(message)
+        return recv_exactly(c, len(message), timeout)
+
+
+@pytest.mark.parametrize("name", SERVERS)
+def test_200_concurrent_clients_each_get_their_own_bytes(server, name):
+    s = server(name, "--quiet")
+    clients = [tcp_connect(s.port) for _ in range(200)]
+    try:
+        messages = [f"client {i}: ".encode() + bytes([65 + i % 26]) * (i * 37 % 3000)
+                    for i in range(200)]
+        for c, m in zip(clients, messages):  # every client is connected before any is answered
+            c.sendall(m)
+        for i, (c, m) in enumerate(zip(clients, messages)):
+            got = recv_exactly(c, len(m))
+            assert got == m, (f"client {i} sent {len(m)} bytes and got back {got[:60]!r}... "
+                              f"({len(got)} bytes)\n{s.explain()}")
+    finally:
+        for c in clients:
+            c.close()
+    s.assert_alive()
+
+
+@pytest.mark.parametrize("name", SERVERS)
+def test_a_client_that_never_reads_does_not_stall_the_others(server, name):
+    s = server(name, "--max-buffer", 1 << 20)
+    hog = tcp_connect(s.port)
+    hog.setblocking(False)
+    chunk = b"h" * (1 << 20)
+    pushed = 0
+    deadline = time.monotonic() + 3
+    try:
+        # The hog sends and never reads. Once the server's buffer for it is
+        # full, the server stops reading it, the kernel buffers fill up, and
+        # the hog's own send() blocks: backpressure.
+        stalled_since = None
+        while time.monotonic() < deadline:
+            try:
+                pushed += hog.send(chunk)
+                stalled_since = None
+            except BlockingIOError:
+                stalled_since = stalled_since or time.monotonic()
+                if time.monotonic() - stalled_since > 0.3:
+                    break
+                time.sleep(0.01)
+        assert pushed < 64 << 20, (
+            f"the server took {pushed >> 20} MiB from a client that never reads: it never "
+            f"stopped reading (no backpressure)\n{s.explain()}")
+
+        started = time.monotonic()
+        got = echo_once(s.port, b"still there?")
+        took = time.monotonic() - started
+        assert got == b"still there?", f"sent b'still there?', got {got!r}\n{s.explain()}"
+        assert took < 3.0, f"another client's echo took {took:.2f} s while the hog was " \
+                           f"blocked\n{s.explain()}"
+
+        limit = (256 if SANITIZER else 48) * 1024
+        rss = rss_kib(s.proc.pid)
+        assert rss < limit, f"server RSS is {rss} KiB with one stuck client (limit {limit} " \
+                            f"KiB): its buffer is not bounded\n{s.explain()}"
+
+        # Now the hog reads: everything it pushed comes back, in order.
+        hog.setblocking(True)
+        hog.settimeout(5)
+        received = 0
+        while received < pushed:
+            data = hog.recv(1 << 20)
+            assert data and set(data) == {ord("h")}, f"hog got {data[:20]!r} after {received} " \
+                                                     f"of {pushed} bytes\n{s.explain()}"
+            received += len(data)
+        assert received == pushed
+    finally:
+        hog.close()
+    s.assert_alive()
+
+
+@pytest.mark.parametrize("name", SERVERS)
+def test_4_mib_echo_to_a_slow_reader_arrives_whole(server, name):
+    # A small --max-buffer, so backpressure starts and stops many times.
+    s = server(name, "--max-buffer", 65536)
+    payload = os.urandom(4 << 20)
+    c = tcp_connect(s.port, timeout=10)
+    errors = []
+
+    def send():
+        try:
+            c.sendall(payload)
+        except OSError as e:  # reported below as a short echo
+            errors.append(e)
+
+    sender = threading.Thread(target=send)
+    sender.start()
+    received = bytearray()
+    try:
+        while len(received) < len(payload):
+            data = c.recv(64 * 1024)
+            if not data:
+                break
+            received += data
+            time.sleep(0.002)  # a slow reader
+    finally:
+        sender.join(10)
+        c.close()
+    assert not errors, f"sending failed: {errors}\n{s.explain()}"
+    assert len(received) == len(payload) and \
+        hashlib.sha256(received).hexdigest() == hashlib.sha256(payload).hexdigest(), (
+            f"sent 4 MiB (sha256 {hashlib.sha256(payload).hexdigest()}), got back "
+            f"{len(received)} bytes (sha256 {hashlib.sha256(received).hexdigest()})\n{s.explain()}")
+
+
+@pytest.mark.parametrize("name", SERVERS)
+def test_half_close_gets_everything_back_then_eof(server, name):
+    s = server(name)
+    with tcp_connect(s.port) as c:
+        c.sendall(b"last words")
+        c.shutdown(socket.SHUT_WR)
+        got = b""
+        while True:
+            data = c.recv(4096)
+            if not data:
+                break
+            got += data
+    assert got == b"last words", f"sent b'last words' then shut down writing; got {got!r}\n" \
+                                 f"{s.explain()}"
+    s.wait_stderr(r"disconnected: 127\.0\.0\.1:\d+")
+
+
+@pytest.mark.parametrize("name", SERVERS)
+def test_reset_clients_cost_only_their_connection(server, name):
+    s = server(name)
+    for _ in range(5):
+        c = tcp_connect(s.port)
+        c.sendall(b"x" * 100000)
+        reset(c)
+    time.sleep(0.1)
+    s.assert_alive("five clients reset their connections")
+    assert echo_once(s.port, b"fine") == b"fine", s.explain()
+
+
+def test_select_refuses_descriptors_past_fd_setsize(programs):
+    # select() cannot watch fd >= FD_SETSIZE (1024). Give the server room for
+    # more, open more clients than that, and check it refuses the extra ones
+    # cleanly (a log line and a closed connection) while serving the rest.
+    limit = raise_fd_limit(4096)
+    assert limit >= 1300, f"RLIMIT_NOFILE hard limit too low for this test: {limit}"
+    s = start_server(programs.path("select_echo_server"), "--port", "0", "--quiet")
+    clients = []
+    try:
+        for _ in range(1100):
+            clients.append(tcp_connect(s.port))
+        s.wait_stderr(r"fd \d+ >= FD_SETSIZE \(1024\), select\(\) cannot watch it", timeout=5)
+        served = refused = 0
+        for c in clients:
+            c.sendall(b"ping")
+        for i, c in enumerate(clients):
+            try:
+                data = c.recv(4)
+            except ConnectionResetError:
+                data = b""
+            if data == b"ping":
+                served += 1
+            else:
+                assert data == b"", f"client {i} got {data!r}, expected b'ping' or a close"
+                refused += 1
+        assert refused >= 1 and served >= 1000, (
+            f"of 1100 clients {served} were served and {refused} refused; expected about "
+            f"1018 served (fds 6..1023) and the rest refused\n{s.explain()}")
+        assert served + refused == 1100
+        s.assert_alive("refusing descriptors past FD_SETSIZE")
+        for c in clients:
+            c.close()
+        time.sleep(0.2)
+        assert echo_once(s.port, b"after") == b"after", s.explain()
+    finally:
+        for c in clients:
+            c.close()
+        s.stop()
+        s.kill()
+
+
+@pytest.mark.parametrize("name", SERVERS)
+def test_out_of_descriptors_pauses_accepting_without_spinning(programs, name):
+    fd_limit = 64
+    binary = programs.path(name)
+    s = start_server(Path("/bin/sh"), "-c", f'ulimit -n {fd_limit} && exec "$0" "$@"', binary,
+                     "--port", "0")
+    clients = []
+    try:
+        for _ in range(fd_limit + 20):
+            clients.append(tcp_connect(s.port))
+        s.wait_stderr(r"out of file descriptors", timeout=5)
+        for c in clients:
+            c.sendall(b"?")
+
+        def echoed(candidates, wait, enough):
+            # The clients that get their "?" back: stops at `enough` of them,
+            # or once nothing new came for 0.3 s, or after `wait` seconds.
+            sel = selectors.DefaultSelector()
+            for c in candidates:
+                sel.register(c, selectors.EVENT_READ)
+            done = set()
+            deadline = time.monotonic() + wait
+            last_news = time.monotonic()
+            while time.monotonic() < deadline and len(done) < enough:
+                events = sel.select(timeout=0.05)
+                for key, _ in events:
+                    if key.fileobj.recv(1) == b"?":
+                        done.add(key.fileobj)
+                    sel.unregister(key.fileobj)
+                if events:
+                    last_news = time.monotonic()
+                elif done and time.monotonic() - last_news > 0.3:
+                    break
+            sel.close()
+            return done
+
+        served = echoed(clients, 2.0, len(clients))
+        waiting = [c for c in clients if c not in served]
+        assert served and waiting, f"{len(served)} served, {len(waiting)} waiting: expected " \
+                                   f"both with RLIMIT_NOFILE {fd_limit}\n{s.explain()}"
+
+        # Out of descriptors, with clients still queued: the server must idle.
+        before = cpu_seconds(s.proc.pid)
+        time.sleep(0.5)
+        used = cpu_seconds(s.proc.pid) - before
+        assert used < 0.15, f"the server used {used:.2f} s of CPU in 0.5 s while out of file " \
+                           f"descriptors: it spins on accept()\n{s.explain()}"
+
+        # Ten clients leave: queued ones are accepted and get their echo.
+        for c in list(served)[:10]:
+            c.close()
+        late = echoed(waiting, 3.0, 10)
+        assert len(late) >= 5, f"after 10 clients left, only {len(late)} queued clients were " \
+                               f"served\n{s.explain()}"
+        s.assert_alive()
+    finally:
+        for c in clients:
+            c.close()
+        s.stop()
+        s.kill()
+
+
+@pytest.mark.parametrize("name", SERVERS)
+def test_bad_max_buffer_is_a_usage_error(run, name):
+    result = run(name, "--max-buffer", "0").expect_status(2)
+    assert result.stderr.startswith("error: "), result.explain()
+
+
+@pytest.mark.parametrize("twin", ["select_echo_server.py", "poll_echo_server.py",
+                                  "epoll_echo_server.py"])
+def test_python_twins_echo_for_many_clients(twin):
+    s = start_server(Path(sys.executable), PY / twin, "--port", "0")
+    try:
+        clients = [tcp_connect(s.port) for _ in range(50)]
+        for i, c in enumerate(clients):
+            c.sendall(f"twin {i} ".encode() * 100)
+        for i, c in enumerate(clients):
+            m = f"twin {i} ".encode() * 100
+            assert recv_exactly(c, len(m)) == m, f"{twin}: client {i} got the wrong bytes\n" \
+                                                 f"{s.explain()}"
+            c.close()
+        payload = os.urandom(1 << 20)
+        with tcp_connect(s.port) as c:
+            sender = threading.Thread(target=c.sendall, args=(payload,))
+            sender.start()
+            got = recv_exactly(c, len(payload))
+            sender.join(5)
+        assert got == payload, f"{twin}: 1 MiB came back different\n{s.explain()}"
+    finally:
+        s.kill()  # the twins stay minimal: Ctrl-C just kills them
