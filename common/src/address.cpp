@@ -22,7 +22,9 @@ const GaiCategory gai_category;
 
 }  // namespace
 
-std::string Endpoint::to_string() const { return format_address(addr(), length); }
+std::string Endpoint::to_string() const {
+    return format_address(addr(), length);
+}
 
 std::vector<Endpoint> resolve(const std::string& host, std::uint16_t port, int socktype,
                               bool passive) {

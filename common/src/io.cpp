@@ -19,9 +19,9 @@ using Clock = std::chrono::steady_clock;
 // poll() on `fd` and the stop pipe; true when `fd` is ready, false on timeout.
 bool wait_for(int fd, short events, double timeout_seconds) {
     const bool forever_wait = timeout_seconds < 0;
-    const auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
-                                             std::chrono::duration<double>(
-                                                 forever_wait ? 0.0 : timeout_seconds));
+    const auto deadline =
+        Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                           std::chrono::duration<double>(forever_wait ? 0.0 : timeout_seconds));
     for (;;) {
         throw_if_stop_requested();
         int wait_ms = -1;
@@ -44,7 +44,9 @@ bool wait_for(int fd, short events, double timeout_seconds) {
 
 }  // namespace
 
-bool wait_readable(int fd, double timeout_seconds) { return wait_for(fd, POLLIN, timeout_seconds); }
+bool wait_readable(int fd, double timeout_seconds) {
+    return wait_for(fd, POLLIN, timeout_seconds);
+}
 
 bool wait_writable(int fd, double timeout_seconds) {
     return wait_for(fd, POLLOUT, timeout_seconds);

@@ -85,9 +85,13 @@ Fd bind_udp(const std::string& host, std::uint16_t port) {
     });
 }
 
-void announce_listening(int fd) { std::cout << "listening on " << local_address(fd) << std::endl; }
+void announce_listening(int fd) {
+    std::cout << "listening on " << local_address(fd) << std::endl;
+}
 
-void announce_bound(int fd) { std::cout << "bound to " << local_address(fd) << std::endl; }
+void announce_bound(int fd) {
+    std::cout << "bound to " << local_address(fd) << std::endl;
+}
 
 Fd accept_client(int listener) {
     bool out_of_fds = false;

@@ -34,7 +34,7 @@ void make_stop_pipe() {
 }  // namespace
 
 void ignore_sigpipe() {
-    struct sigaction action{};
+    struct sigaction action {};
     action.sa_handler = SIG_IGN;
     sigemptyset(&action.sa_mask);
     check(::sigaction(SIGPIPE, &action, nullptr), "sigaction SIGPIPE");
@@ -42,7 +42,7 @@ void ignore_sigpipe() {
 
 void install_stop_handlers() {
     std::call_once(pipe_once, make_stop_pipe);
-    struct sigaction action{};
+    struct sigaction action {};
     action.sa_handler = on_stop_signal;
     sigemptyset(&action.sa_mask);
     action.sa_flags = SA_RESTART;  // waits notice the pipe; other calls should just go on
@@ -50,9 +50,13 @@ void install_stop_handlers() {
     check(::sigaction(SIGTERM, &action, nullptr), "sigaction SIGTERM");
 }
 
-bool stop_requested() noexcept { return stop_flag.load(); }
+bool stop_requested() noexcept {
+    return stop_flag.load();
+}
 
-int stop_fd() noexcept { return pipe_read_end.load(); }
+int stop_fd() noexcept {
+    return pipe_read_end.load();
+}
 
 void request_stop() noexcept {
     stop_flag.store(true);

@@ -1,5 +1,5 @@
-#include <gtest/gtest.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 
@@ -67,7 +67,8 @@ TEST(Address, UnknownHostThrowsWithName) {
 TEST(Io, SendAllAndRecvExactMoveEveryByte) {
     auto [a, b] = socket_pair();
     std::string big(4 << 20, 'x');  // larger than any socket buffer
-    for (std::size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>(i * 7);
+    for (std::size_t i = 0; i < big.size(); ++i)
+        big[i] = static_cast<char>(i * 7);
     std::thread writer([&, fd = a.get()] { course::send_all(fd, big); });
     std::string got(big.size(), '\0');
     EXPECT_TRUE(course::recv_exact(b.get(), got.data(), got.size()));

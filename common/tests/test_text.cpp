@@ -13,15 +13,16 @@ TEST(EscapeInvalidUtf8, LeavesValidTextAlone) {
 
 TEST(EscapeInvalidUtf8, EscapesBadBytesInLowerCaseHex) {
     EXPECT_EQ(escape_invalid_utf8("\xff"), "\\xff");
-    EXPECT_EQ(escape_invalid_utf8("ok\xc3"), "ok\\xc3");           // truncated sequence
-    EXPECT_EQ(escape_invalid_utf8("\xc0\xaf"), "\\xc0\\xaf");      // overlong '/'
+    EXPECT_EQ(escape_invalid_utf8("ok\xc3"), "ok\\xc3");                // truncated sequence
+    EXPECT_EQ(escape_invalid_utf8("\xc0\xaf"), "\\xc0\\xaf");           // overlong '/'
     EXPECT_EQ(escape_invalid_utf8("\xed\xa0\x80"), "\\xed\\xa0\\x80");  // surrogate
     EXPECT_EQ(escape_invalid_utf8("\xe4\xbd\xa0\xff"), "你\\xff");
 }
 
 TEST(EscapeInvalidUtf8, ResultIsAlwaysValid) {
     std::string every_byte;
-    for (int b = 0; b < 256; ++b) every_byte.push_back(static_cast<char>(b));
+    for (int b = 0; b < 256; ++b)
+        every_byte.push_back(static_cast<char>(b));
     EXPECT_TRUE(course::is_valid_utf8(escape_invalid_utf8(every_byte)));
 }
 
@@ -33,7 +34,9 @@ TEST(Gbk, RoundTripsChineseText) {
     EXPECT_EQ(course::to_utf8(gbk, "GBK"), text);
 }
 
-TEST(Gbk, InvalidBytesAreEscaped) { EXPECT_EQ(course::to_utf8("a\xff", "GBK"), "a\\xff"); }
+TEST(Gbk, InvalidBytesAreEscaped) {
+    EXPECT_EQ(course::to_utf8("a\xff", "GBK"), "a\\xff");
+}
 
 TEST(Gbk, UnknownEncodingThrows) {
     EXPECT_THROW(course::to_utf8("x", "NO-SUCH-ENCODING"), std::system_error);

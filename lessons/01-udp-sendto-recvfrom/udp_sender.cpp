@@ -37,8 +37,8 @@ int main(int argc, char** argv) {
         for (const std::string& message : messages) {
             // One sendto() = one datagram. The bytes go as they are: a socket
             // carries bytes, not text (Python's .encode("utf-8") step).
-            ssize_t sent = ::sendto(sock.get(), message.data(), message.size(), 0,
-                                    receiver.addr(), receiver.length);
+            ssize_t sent = ::sendto(sock.get(), message.data(), message.size(), 0, receiver.addr(),
+                                    receiver.length);
             course::check(sent, "sendto " + receiver.to_string());
             std::cout << "sent " << sent << " bytes to " << receiver.to_string() << '\n';
         }

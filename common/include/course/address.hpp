@@ -19,7 +19,9 @@ struct Endpoint {
     sockaddr_storage storage{};
     socklen_t length = 0;
 
-    [[nodiscard]] const sockaddr* addr() const { return reinterpret_cast<const sockaddr*>(&storage); }
+    [[nodiscard]] const sockaddr* addr() const {
+        return reinterpret_cast<const sockaddr*>(&storage);
+    }
     [[nodiscard]] std::string to_string() const;
 };
 

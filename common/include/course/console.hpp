@@ -19,7 +19,8 @@ inline std::optional<std::string> read_message(std::istream& in = std::cin) {
 // Every message up to EOF or the first empty line.
 inline std::vector<std::string> read_all_messages(std::istream& in = std::cin) {
     std::vector<std::string> messages;
-    while (auto message = read_message(in)) messages.push_back(std::move(*message));
+    while (auto message = read_message(in))
+        messages.push_back(std::move(*message));
     return messages;
 }
 

@@ -31,6 +31,8 @@ bool recv_exact(int fd, void* buffer, std::size_t length);
 // Sends every byte, looping over short sends (what Python calls sendall).
 // Throws std::system_error on failure (EPIPE/ECONNRESET when the peer went away).
 void send_all(int fd, const void* data, std::size_t length);
-inline void send_all(int fd, std::string_view data) { send_all(fd, data.data(), data.size()); }
+inline void send_all(int fd, std::string_view data) {
+    send_all(fd, data.data(), data.size());
+}
 
 }  // namespace course

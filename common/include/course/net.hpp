@@ -12,8 +12,8 @@
 namespace course {
 
 struct ListenOptions {
-    int backlog = 128;            // the accept queue's length, see lesson 06
-    bool reuse_address = true;    // SO_REUSEADDR, see lesson 07
+    int backlog = 128;          // the accept queue's length, see lesson 06
+    bool reuse_address = true;  // SO_REUSEADDR, see lesson 07
 };
 
 // socket + setsockopt + bind + listen. Throws "bind HOST:PORT: Address already in use" etc.
