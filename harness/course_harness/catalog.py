@@ -191,6 +191,12 @@ SERVERS = [
 NOT_IN_MATRIX = {
     "udp_ack_receiver": "an exercise program (01.1): stubbed in the student release, graded by its tests",
     "udp_tally_receiver": "an exercise program (01.2): stubbed in the student release, graded by its tests",
+    "udp_numbered_echo": "an exercise program (02.1): stubbed in the student release, graded by its tests",
+    "gbk_server": "an exercise program (03.1): stubbed in the student release, graded by its tests",
+    "upper_echo_server": "an exercise program (04.1): stubbed in the student release, graded by its tests",
+    "file_size_server": "an exercise program (05.1): stubbed in the student release, graded by its tests",
+    "weather_bot": "an exercise program (08.1): stubbed in the student release, graded by its tests",
+    "history_bot": "an exercise program (08.2): stubbed in the student release, graded by its tests",
     "backlog_server": "never accepts until --accept-after; lesson 06 tests its queue directly",
     "reuse_server": "serves exactly one client and exits by design (lesson 07)",
     "chat_server": "answers with lines typed on its stdin (lesson 09 tests it with a scripted stdin)",

@@ -1,0 +1,48 @@
+"""Lesson 05 exercise: file_size_server (05.1). Points and hints: course.toml."""
+import pytest
+
+from course_harness import tcp_connect
+from course_harness.peers import recv_all
+
+
+def ask(port: int, name: bytes) -> bytes:
+    with tcp_connect(port) as sock:
+        sock.sendall(name)
+        return recv_all(sock)
+
+
+@pytest.fixture
+def root(tmp_path):
+    (tmp_path / "root" / "sub").mkdir(parents=True)
+    (tmp_path / "root" / "hello.txt").write_bytes(b"hello")
+    (tmp_path / "root" / "sub" / "big.bin").write_bytes(b"x" * 100_000)
+    (tmp_path / "root" / "empty").write_bytes(b"")
+    (tmp_path / "secret.txt").write_bytes(b"top secret")
+    return tmp_path / "root"
+
+
+def test_file_size_server_tells_the_size(server, root):
+    sizes = server("file_size_server", "--root", root)
+    answers = [ask(sizes.port, b"hello.txt"), ask(sizes.port, b"sub/big.bin")]
+    assert answers == [b"5\n", b"100000\n"], (
+        f"asked for b'hello.txt' (5 bytes) and b'sub/big.bin' (100000 bytes)\n"
+        f"expected: [b'5\\n', b'100000\\n']\ngot:      {answers}\n{sizes.explain()}")
+
+
+def test_file_size_server_tells_empty_from_missing(server, root):
+    sizes = server("file_size_server", "--root", root)
+    answers = [ask(sizes.port, b"empty"), ask(sizes.port, b"missing.txt")]
+    assert answers == [b"0\n", b"no such file\n"], (
+        f"asked for b'empty' (a 0-byte file) and b'missing.txt' (no such file)\n"
+        f"expected: [b'0\\n', b'no such file\\n']\ngot:      {answers}\n{sizes.explain()}")
+
+
+@pytest.mark.hidden
+def test_file_size_server_stays_inside_its_root(server, root):
+    sizes = server("file_size_server", "--root", root)
+    (root / "link").symlink_to(root.parent / "secret.txt")
+    names = [b"../secret.txt", str(root.parent / "secret.txt").encode(), b"link", b"sub"]
+    answers = [ask(sizes.port, name) for name in names]
+    assert answers == [b"no such file\n"] * 4, (
+        f"asked for names outside the root, and a folder: {names}\n"
+        f"expected 'no such file' for each\ngot: {answers}\n{sizes.explain()}")
