@@ -17,7 +17,7 @@ endif()
 function(course_program name)
   add_executable(${name} ${ARGN})
   target_link_libraries(${name} PRIVATE course::common)
-  # CLI11 is header-only and slow to parse: reuse one precompiled header.
+  # The standard headers every program includes, parsed once.
   target_precompile_headers(${name} REUSE_FROM course_pch)
 endfunction()
 

@@ -29,7 +29,7 @@ struct Client {
 }  // namespace
 
 int main(int argc, char** argv) {
-    CLI::App app{"Single-threaded epoll echo server (benchmark reference)."};
+    course::cli::App app{"Single-threaded epoll echo server (benchmark reference)."};
     std::string host = "127.0.0.1";
     std::uint16_t port = 8015;
     course::add_host_option(app, host);

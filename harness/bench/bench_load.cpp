@@ -286,7 +286,7 @@ void hold(Loader& loader, std::size_t count, double hold_seconds, double timeout
 }  // namespace
 
 int main(int argc, char** argv) {
-    CLI::App app{"Load generator for the lesson 15 benchmark (prints one JSON line)."};
+    course::cli::App app{"Load generator for the lesson 15 benchmark (prints one JSON line)."};
     std::string host = "127.0.0.1";
     std::uint16_t port = 8015;
     std::string mode = "pingpong";
@@ -296,10 +296,10 @@ int main(int argc, char** argv) {
     course::add_host_option(app, host);
     course::add_port_option(app, port);
     app.add_option("mode", mode, "pingpong, ccr (connect-request-close) or hold")
-        ->check(CLI::IsMember({"pingpong", "ccr", "hold"}));
+        ->check(course::cli::IsMember({"pingpong", "ccr", "hold"}));
     app.add_option("--connections", connections, "Connections (or concurrent slots)")
-        ->check(CLI::Range(1, 100000));
-    app.add_option("--size", size, "Message size in bytes")->check(CLI::Range(1, 65536));
+        ->check(course::cli::Range(1, 100000));
+    app.add_option("--size", size, "Message size in bytes")->check(course::cli::Range(1, 65536));
     course::add_seconds_option(app, "--seconds", seconds, "How long to measure");
     course::add_seconds_option(app, "--hold", hold_seconds, "hold: how long to keep them idle");
     course::add_seconds_option(app, "--timeout", timeout, "hold: limit for connecting and echoing");

@@ -43,7 +43,7 @@ void echo(course::Fd client) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    CLI::App app{"Plain thread-per-connection echo server (benchmark reference)."};
+    course::cli::App app{"Plain thread-per-connection echo server (benchmark reference)."};
     std::string host = "127.0.0.1";
     std::uint16_t port = 8015;
     course::add_host_option(app, host);

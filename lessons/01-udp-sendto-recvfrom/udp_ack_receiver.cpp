@@ -21,14 +21,15 @@
 #include "course/text.hpp"
 
 int main(int argc, char** argv) {
-    CLI::App app{"Print every UDP datagram and answer it with \"ack N\" (lesson 01, exercise 1)."};
+    course::cli::App app{
+        "Print every UDP datagram and answer it with \"ack N\" (lesson 01, exercise 1)."};
     std::string host = "127.0.0.1";
     std::uint16_t port = 8001;
     std::size_t bufsize = 1024;
     course::add_host_option(app, host);
     course::add_port_option(app, port);
     app.add_option("--bufsize", bufsize, "Bytes offered to each recvfrom()")
-        ->check(CLI::Range(1, 65536))
+        ->check(course::cli::Range(1, 65536))
         ->capture_default_str();
 
     return course::run_main(app, argc, argv, [&]() -> int {

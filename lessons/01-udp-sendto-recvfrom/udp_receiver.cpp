@@ -18,7 +18,7 @@
 #include "course/text.hpp"
 
 int main(int argc, char** argv) {
-    CLI::App app{"Print every UDP datagram that arrives (lesson 01)."};
+    course::cli::App app{"Print every UDP datagram that arrives (lesson 01)."};
     std::string host = "127.0.0.1";
     std::uint16_t port = 8001;
     std::size_t bufsize = 1024;
@@ -26,10 +26,10 @@ int main(int argc, char** argv) {
     course::add_host_option(app, host);
     course::add_port_option(app, port);
     app.add_option("--bufsize", bufsize, "Bytes offered to each recvfrom()")
-        ->check(CLI::Range(1, 65536))
+        ->check(course::cli::Range(1, 65536))
         ->capture_default_str();
     app.add_option("--count", count, "Exit after this many datagrams (0: never)")
-        ->check(CLI::NonNegativeNumber);
+        ->check(course::cli::NonNegativeNumber);
 
     return course::run_main(app, argc, argv, [&] {
         course::install_stop_handlers();  // Ctrl-C / SIGTERM: stop cleanly, exit 0

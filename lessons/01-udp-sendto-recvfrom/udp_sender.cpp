@@ -15,7 +15,7 @@
 #include "course/fd.hpp"
 
 int main(int argc, char** argv) {
-    CLI::App app{"Send each MESSAGE as one UDP datagram (lesson 01)."};
+    course::cli::App app{"Send each MESSAGE as one UDP datagram (lesson 01)."};
     std::string host = "127.0.0.1";
     std::uint16_t port = 8001;
     std::vector<std::string> messages;

@@ -18,7 +18,8 @@
 #include "course/text.hpp"
 
 int main(int argc, char** argv) {
-    CLI::App app{"Send each stdin line to a UDP echo server and print its reply (lesson 02)."};
+    course::cli::App app{
+        "Send each stdin line to a UDP echo server and print its reply (lesson 02)."};
     std::string host = "127.0.0.1";
     std::uint16_t port = 8002;
     double timeout = 2.0;

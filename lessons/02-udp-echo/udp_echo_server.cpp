@@ -30,7 +30,7 @@ void ascii_upper(std::vector<char>& bytes, std::size_t length) {
 // --8<-- [end:upper]
 
 int main(int argc, char** argv) {
-    CLI::App app{"Reply to every UDP datagram with its bytes upper-cased (lesson 02)."};
+    course::cli::App app{"Reply to every UDP datagram with its bytes upper-cased (lesson 02)."};
     std::string host = "127.0.0.1";
     std::uint16_t port = 8002;
     course::add_host_option(app, host);

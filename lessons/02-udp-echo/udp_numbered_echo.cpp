@@ -35,7 +35,8 @@ std::string numbered_reply(long number, const std::string& payload) {
 }
 
 int main(int argc, char** argv) {
-    CLI::App app{"Echo every UDP datagram back, numbered \"#N ...\" (lesson 02, exercise 1)."};
+    course::cli::App app{
+        "Echo every UDP datagram back, numbered \"#N ...\" (lesson 02, exercise 1)."};
     std::string host = "127.0.0.1";
     std::uint16_t port = 8002;
     course::add_host_option(app, host);

@@ -51,7 +51,8 @@ void serve(int client) {
 }
 
 int main(int argc, char** argv) {
-    CLI::App app{"Answer every UTF-8 message with the same text in GBK (lesson 03, exercise 1)."};
+    course::cli::App app{
+        "Answer every UTF-8 message with the same text in GBK (lesson 03, exercise 1)."};
     std::string host = "127.0.0.1";
     std::uint16_t port = 8003;
     course::add_host_option(app, host);

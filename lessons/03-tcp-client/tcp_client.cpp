@@ -72,7 +72,7 @@ void send_message(int fd, const std::string& message) {
 // --8<-- [end:send]
 
 int main(int argc, char** argv) {
-    CLI::App app{"Send each stdin line to a TCP server and print each reply (lesson 03)."};
+    course::cli::App app{"Send each stdin line to a TCP server and print each reply (lesson 03)."};
     std::string host = "127.0.0.1";
     std::uint16_t port = 8004;  // lesson 04's echo server: the natural thing to talk to
     double timeout = 5.0;

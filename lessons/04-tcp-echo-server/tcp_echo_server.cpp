@@ -61,7 +61,7 @@ void echo(int client) {
 // --8<-- [end:serve]
 
 int main(int argc, char** argv) {
-    CLI::App app{"Echo every byte back to each client, one client at a time (lesson 04)."};
+    course::cli::App app{"Echo every byte back to each client, one client at a time (lesson 04)."};
     std::string host = "127.0.0.1";
     std::uint16_t port = 8004;
     bool once = false;

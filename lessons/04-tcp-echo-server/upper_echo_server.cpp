@@ -49,7 +49,8 @@ void serve(int client) {
 }
 
 int main(int argc, char** argv) {
-    CLI::App app{"Echo every byte back, ASCII letters upper-cased (lesson 04, exercise 1)."};
+    course::cli::App app{
+        "Echo every byte back, ASCII letters upper-cased (lesson 04, exercise 1)."};
     std::string host = "127.0.0.1";
     std::uint16_t port = 8004;
     course::add_host_option(app, host);

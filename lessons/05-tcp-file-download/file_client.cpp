@@ -74,7 +74,7 @@ class PartFile {
 // --8<-- [end:part]
 
 int main(int argc, char** argv) {
-    CLI::App app{"Download one file from a file_server (lesson 05)."};
+    course::cli::App app{"Download one file from a file_server (lesson 05)."};
     std::string host = "127.0.0.1";
     std::uint16_t port = 8005;
     std::string name;

@@ -159,7 +159,7 @@ std::uint64_t stream_sendfile(int file, int client, double timeout) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    CLI::App app{"Send the file each client names, from --root (lesson 05)."};
+    course::cli::App app{"Send the file each client names, from --root (lesson 05)."};
     std::string host = "127.0.0.1";
     std::uint16_t port = 8005;
     std::string root_arg;
@@ -172,7 +172,7 @@ int main(int argc, char** argv) {
     course::add_seconds_option(app, "--timeout", timeout,
                                "Drop a client that sends no name, or stops reading, this long");
     app.add_option("--chunk-size", chunk_size, "Bytes per read()/send() in the plain loop")
-        ->check(CLI::Range(1, 16 * 1024 * 1024))
+        ->check(course::cli::Range(1, 16 * 1024 * 1024))
         ->capture_default_str();
     app.add_flag("--plain", plain, "Use the plain read()/send() loop instead of sendfile()");
 

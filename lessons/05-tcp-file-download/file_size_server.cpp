@@ -61,14 +61,15 @@ std::string describe(const fs::path& root, const std::string& name) {
 }
 
 int main(int argc, char** argv) {
-    CLI::App app{"Answer a file name with that file's size in bytes (lesson 05, exercise 1)."};
+    course::cli::App app{
+        "Answer a file name with that file's size in bytes (lesson 05, exercise 1)."};
     std::string host = "127.0.0.1";
     std::uint16_t port = 8005;
     std::string root = ".";
     course::add_host_option(app, host);
     course::add_port_option(app, port);
     app.add_option("--root", root, "Folder whose files may be asked about")
-        ->check(CLI::ExistingDirectory)
+        ->check(course::cli::ExistingDirectory)
         ->capture_default_str();
 
     return course::run_main(app, argc, argv, [&]() -> int {

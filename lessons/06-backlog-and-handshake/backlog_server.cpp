@@ -41,7 +41,7 @@ void log_queue(int listener) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    CLI::App app{"Listen with a small backlog and accept late (lesson 06)."};
+    course::cli::App app{"Listen with a small backlog and accept late (lesson 06)."};
     std::string host = "127.0.0.1";
     std::uint16_t port = 8006;
     int backlog = 2;
@@ -49,7 +49,7 @@ int main(int argc, char** argv) {
     course::add_host_option(app, host);
     course::add_port_option(app, port);
     app.add_option("--backlog", backlog, "listen() backlog: the accept queue's length")
-        ->check(CLI::Range(0, 4096))
+        ->check(course::cli::Range(0, 4096))
         ->capture_default_str();
     course::add_seconds_option(app, "--accept-after", accept_after,
                                "Start accepting after this long (default: never)")

@@ -21,7 +21,7 @@
 #include "course/text.hpp"
 
 int main(int argc, char** argv) {
-    CLI::App app{"Open N TCP connections and report how many completed (lesson 06)."};
+    course::cli::App app{"Open N TCP connections and report how many completed (lesson 06)."};
     std::string host = "127.0.0.1";
     std::uint16_t port = 8006;
     int count = 10;
@@ -30,7 +30,7 @@ int main(int argc, char** argv) {
     course::add_host_option(app, host);
     course::add_port_option(app, port);
     app.add_option("--count", count, "How many connections to open")
-        ->check(CLI::Range(1, 10000))
+        ->check(course::cli::Range(1, 10000))
         ->capture_default_str();
     course::add_seconds_option(app, "--timeout", timeout, "Give up on one connect() after");
     course::add_seconds_option(app, "--hold", hold,

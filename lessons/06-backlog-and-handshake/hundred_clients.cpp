@@ -19,7 +19,8 @@
 #include "course/net.hpp"
 
 int main(int argc, char** argv) {
-    CLI::App app{"Connect to a server COUNT times, one after another (lesson 06, exercise 1)."};
+    course::cli::App app{
+        "Connect to a server COUNT times, one after another (lesson 06, exercise 1)."};
     std::string host = "127.0.0.1";
     std::uint16_t port = 8006;
     int count = 100;
@@ -27,7 +28,7 @@ int main(int argc, char** argv) {
     course::add_host_option(app, host);
     course::add_port_option(app, port);
     app.add_option("--count", count, "How many connections to make")
-        ->check(CLI::Range(1, 10000))
+        ->check(course::cli::Range(1, 10000))
         ->capture_default_str();
     course::add_seconds_option(app, "--timeout", timeout, "Give up on one connect() after this");
 

@@ -46,7 +46,7 @@ bool try_bind(int sock, const course::Endpoint& local, bool reuse) {
 }
 
 int main(int argc, char** argv) {
-    CLI::App app{"Tell whether a TCP port can be bound right now (lesson 07, exercise 1)."};
+    course::cli::App app{"Tell whether a TCP port can be bound right now (lesson 07, exercise 1)."};
     std::string host = "127.0.0.1";
     std::uint16_t port = 8007;
     bool reuse = false;

@@ -24,7 +24,8 @@
 #include "course/signals.hpp"
 
 int main(int argc, char** argv) {
-    CLI::App app{"Accept one client, close first, and show TIME_WAIT vs SO_REUSEADDR (lesson 07)."};
+    course::cli::App app{
+        "Accept one client, close first, and show TIME_WAIT vs SO_REUSEADDR (lesson 07)."};
     std::string host = "127.0.0.1";
     std::uint16_t port = 8007;
     bool reuse_address = false;

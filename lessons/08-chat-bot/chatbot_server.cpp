@@ -56,7 +56,7 @@ void chat(int client, const std::string& peer) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    CLI::App app{"A keyword chat bot, one client after another (lesson 08)."};
+    course::cli::App app{"A keyword chat bot, one client after another (lesson 08)."};
     std::string host = "127.0.0.1";
     std::uint16_t port = 8008;
     course::add_host_option(app, host);

@@ -74,7 +74,8 @@ void chat(int client, std::size_t capacity, std::mt19937& random) {
 }
 
 int main(int argc, char** argv) {
-    CLI::App app{"Answer every message with an earlier one, at random (lesson 08, exercise 2)."};
+    course::cli::App app{
+        "Answer every message with an earlier one, at random (lesson 08, exercise 2)."};
     std::string host = "127.0.0.1";
     std::uint16_t port = 8008;
     std::size_t capacity = 100;
@@ -82,10 +83,10 @@ int main(int argc, char** argv) {
     course::add_host_option(app, host);
     course::add_port_option(app, port);
     app.add_option("--history", capacity, "Messages remembered per client (the oldest go first)")
-        ->check(CLI::Range(1, 10000))
+        ->check(course::cli::Range(1, 10000))
         ->capture_default_str();
     app.add_option("--seed", seed, "Seed for the random picks (default: a random seed)")
-        ->check(CLI::NonNegativeNumber);
+        ->check(course::cli::NonNegativeNumber);
 
     return course::run_main(app, argc, argv, [&]() -> int {
         course::install_stop_handlers();  // Ctrl-C / SIGTERM: stop cleanly, exit 0

@@ -74,7 +74,7 @@ void chat(int client) {
 }
 
 int main(int argc, char** argv) {
-    CLI::App app{"The keyword chat bot, plus weather and thanks (lesson 08, exercise 1)."};
+    course::cli::App app{"The keyword chat bot, plus weather and thanks (lesson 08, exercise 1)."};
     std::string host = "127.0.0.1";
     std::uint16_t port = 8008;
     course::add_host_option(app, host);

@@ -31,7 +31,7 @@ bool peer_gone(const std::system_error& e) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    CLI::App app{"Turn-based chat client (lesson 09)."};
+    course::cli::App app{"Turn-based chat client (lesson 09)."};
     std::string host = "127.0.0.1";
     std::uint16_t port = 8009;
     double timeout = 0;

@@ -63,7 +63,7 @@ Next chat(int client, const std::string& peer, Keyboard& keyboard) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    CLI::App app{"Turn-based chat server: you answer each message (lesson 09)."};
+    course::cli::App app{"Turn-based chat server: you answer each message (lesson 09)."};
     std::string host = "127.0.0.1";
     std::uint16_t port = 8009;
     course::add_host_option(app, host);

@@ -43,7 +43,7 @@ std::string stamp(std::string_view text, std::time_t when) {
 }
 
 int main(int argc, char** argv) {
-    CLI::App app{"Turn-based chat, every answer time-stamped (lesson 09, exercise 1)."};
+    course::cli::App app{"Turn-based chat, every answer time-stamped (lesson 09, exercise 1)."};
     std::string host = "127.0.0.1";
     std::uint16_t port = 8009;
     course::add_host_option(app, host);

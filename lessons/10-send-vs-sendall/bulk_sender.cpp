@@ -110,7 +110,7 @@ void send_everything(int fd, std::string_view data, double timeout) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    CLI::App app{"send() versus a sendall() loop (lesson 10)."};
+    course::cli::App app{"send() versus a sendall() loop (lesson 10)."};
     std::string host = "127.0.0.1";
     std::uint16_t port = 8010;
     std::size_t bytes = 16 << 20;
@@ -120,13 +120,13 @@ int main(int argc, char** argv) {
     course::add_host_option(app, host);
     course::add_port_option(app, port);
     app.add_option("--bytes", bytes, "How many bytes to send")
-        ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 30))
+        ->check(course::cli::Range(std::size_t{1}, std::size_t{1} << 30))
         ->capture_default_str();
     app.add_option("--mode", mode, "send: one send() call; sendall: loop until all are sent")
-        ->check(CLI::IsMember({"send", "sendall"}))
+        ->check(course::cli::IsMember({"send", "sendall"}))
         ->capture_default_str();
     app.add_option("--sndbuf", sndbuf, "SO_SNDBUF in bytes (0: the system's default)")
-        ->check(CLI::Range(0, 64 << 20))
+        ->check(course::cli::Range(0, 64 << 20))
         ->capture_default_str();
     course::add_seconds_option(app, "--timeout", timeout,
                                "Bound on connecting and on each wait for room to send");

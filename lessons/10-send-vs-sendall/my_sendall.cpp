@@ -51,14 +51,15 @@ void my_sendall(int fd, const char* data, std::size_t length) {
 }
 
 int main(int argc, char** argv) {
-    CLI::App app{"Send N bytes through a hand-written sendall loop (lesson 10, exercise 1)."};
+    course::cli::App app{
+        "Send N bytes through a hand-written sendall loop (lesson 10, exercise 1)."};
     std::string host = "127.0.0.1";
     std::uint16_t port = 8010;
     std::size_t bytes = 1 << 20;
     course::add_host_option(app, host);
     course::add_port_option(app, port);
     app.add_option("--bytes", bytes, "How many bytes to send")
-        ->check(CLI::Range(std::size_t{0}, std::size_t{1} << 30))
+        ->check(course::cli::Range(std::size_t{0}, std::size_t{1} << 30))
         ->capture_default_str();
 
     return course::run_main(app, argc, argv, [&]() -> int {

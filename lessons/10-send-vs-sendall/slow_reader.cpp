@@ -25,7 +25,7 @@
 #include "course/signals.hpp"
 
 int main(int argc, char** argv) {
-    CLI::App app{"Accept one client, wait, then read everything and hash it (lesson 10)."};
+    course::cli::App app{"Accept one client, wait, then read everything and hash it (lesson 10)."};
     std::string host = "127.0.0.1";
     std::uint16_t port = 8010;
     double delay = 3;
@@ -34,7 +34,7 @@ int main(int argc, char** argv) {
     course::add_port_option(app, port);
     course::add_seconds_option(app, "--delay", delay, "Wait this long before the first recv()");
     app.add_option("--rcvbuf", rcvbuf, "SO_RCVBUF in bytes (0: the system's default)")
-        ->check(CLI::Range(0, 64 << 20))
+        ->check(course::cli::Range(0, 64 << 20))
         ->capture_default_str();
 
     return course::run_main(app, argc, argv, [&] {

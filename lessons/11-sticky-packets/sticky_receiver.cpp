@@ -30,7 +30,7 @@ void pause_for(double seconds) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    CLI::App app{"Accept one TCP client and print every recv() (lesson 11)."};
+    course::cli::App app{"Accept one TCP client and print every recv() (lesson 11)."};
     std::string host = "127.0.0.1";
     std::uint16_t port = 8011;
     std::size_t bufsize = 1024;
@@ -38,7 +38,7 @@ int main(int argc, char** argv) {
     course::add_host_option(app, host);
     course::add_port_option(app, port);
     app.add_option("--bufsize", bufsize, "Bytes offered to each recv()")
-        ->check(CLI::Range(1, 1 << 20))
+        ->check(course::cli::Range(1, 1 << 20))
         ->capture_default_str();
     course::add_seconds_option(app, "--delay", delay, "Wait this long before the first recv()");
 

@@ -30,7 +30,7 @@ bool receiver_went_away(const std::system_error& e) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    CLI::App app{
+    course::cli::App app{
         "Send --message --count times, as separate sends, on one TCP connection (lesson 11)."};
     std::string host = "127.0.0.1";
     std::uint16_t port = 8011;
@@ -41,7 +41,7 @@ int main(int argc, char** argv) {
     course::add_host_option(app, host);
     course::add_port_option(app, port);
     app.add_option("--count", count, "How many sends")
-        ->check(CLI::Range(1, 1000000))
+        ->check(course::cli::Range(1, 1000000))
         ->capture_default_str();
     app.add_option("--message", message, "What each send carries")->capture_default_str();
     app.add_flag("--nodelay", nodelay,

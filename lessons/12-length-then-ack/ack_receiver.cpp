@@ -69,7 +69,7 @@ void serve(int client, std::size_t max_size, double timeout) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    CLI::App app{"Receive length-then-ok-then-body messages and print them (lesson 12)."};
+    course::cli::App app{"Receive length-then-ok-then-body messages and print them (lesson 12)."};
     std::string host = "127.0.0.1";
     std::uint16_t port = 8012;
     std::size_t max_size = course::default_max_frame;
@@ -77,7 +77,7 @@ int main(int argc, char** argv) {
     course::add_host_option(app, host);
     course::add_port_option(app, port);
     app.add_option("--max-size", max_size, "Largest message accepted, in bytes")
-        ->check(CLI::Range(std::size_t{0}, course::largest_frame))
+        ->check(course::cli::Range(std::size_t{0}, course::largest_frame))
         ->capture_default_str();
     course::add_seconds_option(app, "--timeout", timeout, "Drop a client that is silent this long");
 

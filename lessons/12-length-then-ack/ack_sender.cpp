@@ -34,7 +34,8 @@ bool receiver_went_away(const std::system_error& e) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    CLI::App app{"Send each MESSAGE as: its length in digits, wait for ok, the body (lesson 12)."};
+    course::cli::App app{
+        "Send each MESSAGE as: its length in digits, wait for ok, the body (lesson 12)."};
     std::string host = "127.0.0.1";
     std::uint16_t port = 8012;
     double timeout = 10;

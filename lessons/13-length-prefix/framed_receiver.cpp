@@ -56,7 +56,7 @@ void serve(int client, std::size_t max_size, std::size_t bufsize, double timeout
 }  // namespace
 
 int main(int argc, char** argv) {
-    CLI::App app{"Receive length-prefixed frames and print each message (lesson 13)."};
+    course::cli::App app{"Receive length-prefixed frames and print each message (lesson 13)."};
     std::string host = "127.0.0.1";
     std::uint16_t port = 8013;
     std::size_t max_size = course::default_max_frame;
@@ -65,10 +65,10 @@ int main(int argc, char** argv) {
     course::add_host_option(app, host);
     course::add_port_option(app, port);
     app.add_option("--max-size", max_size, "Largest message accepted, in bytes")
-        ->check(CLI::Range(std::size_t{0}, course::largest_frame))
+        ->check(course::cli::Range(std::size_t{0}, course::largest_frame))
         ->capture_default_str();
     app.add_option("--bufsize", bufsize, "Bytes offered to each recv() (try 1: it still works)")
-        ->check(CLI::Range(1, 1 << 20))
+        ->check(course::cli::Range(1, 1 << 20))
         ->capture_default_str();
     course::add_seconds_option(app, "--timeout", timeout, "Drop a client that is silent this long");
 

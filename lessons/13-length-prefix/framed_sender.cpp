@@ -39,7 +39,7 @@ bool receiver_went_away(const std::system_error& e) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    CLI::App app{"Send each MESSAGE as a length-prefixed frame (lesson 13)."};
+    course::cli::App app{"Send each MESSAGE as a length-prefixed frame (lesson 13)."};
     std::string host = "127.0.0.1";
     std::uint16_t port = 8013;
     double timeout = 10;

@@ -203,7 +203,7 @@ int put(const Options& options, const std::string& path, std::optional<std::stri
 }  // namespace
 
 int main(int argc, char** argv) {
-    CLI::App app{"List, download and upload the files of an ftp_server (lesson 14)."};
+    course::cli::App app{"List, download and upload the files of an ftp_server (lesson 14)."};
     app.fallthrough();  // options work before or after the subcommand
     app.require_subcommand(1);
     Options options;
@@ -214,17 +214,17 @@ int main(int argc, char** argv) {
     app.add_flag("--progress", options.progress,
                  "Print progress lines on stderr even when it is not a terminal");
 
-    CLI::App* ls_command = app.add_subcommand("ls", "List the server's files (size, name)");
+    course::cli::App* ls_command = app.add_subcommand("ls", "List the server's files (size, name)");
     std::string get_name, output;
     bool resume = false;
-    CLI::App* get_command = app.add_subcommand("get", "Download NAME");
+    course::cli::App* get_command = app.add_subcommand("get", "Download NAME");
     get_command->add_option("name", get_name, "The file's name on the server")->required();
     get_command->add_option("--output", output,
                             "Save as this path (default: NAME's last part, in this folder)");
     get_command->add_flag("--resume", resume,
                           "Continue from OUTPUT.part, and keep it if the transfer is cut");
     std::string put_path, put_as;
-    CLI::App* put_command = app.add_subcommand("put", "Upload FILE");
+    course::cli::App* put_command = app.add_subcommand("put", "Upload FILE");
     put_command->add_option("file", put_path, "The local file to upload")->required();
     put_command->add_option("--as", put_as, "Store under this name (default: FILE's last part)");
 

@@ -287,7 +287,7 @@ void handle(int client, const Settings& settings, DigestCache& digests, const st
 }  // namespace
 
 int main(int argc, char** argv) {
-    CLI::App app{"Serve the files of --root: ls, get and put (lesson 14)."};
+    course::cli::App app{"Serve the files of --root: ls, get and put (lesson 14)."};
     std::string host = "127.0.0.1";
     std::uint16_t port = ftp::default_port;
     std::string root;
@@ -296,7 +296,7 @@ int main(int argc, char** argv) {
     course::add_port_option(app, port);
     app.add_option("--root", root, "Folder whose files are served")
         ->required()
-        ->check(CLI::ExistingDirectory);
+        ->check(course::cli::ExistingDirectory);
     course::add_seconds_option(app, "--timeout", timeout, "Drop a client that is silent this long");
 
     return course::run_main(app, argc, argv, [&]() -> int {

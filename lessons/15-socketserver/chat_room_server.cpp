@@ -210,7 +210,8 @@ class ChatHandler : public ss::StreamRequestHandler {
 }  // namespace
 
 int main(int argc, char** argv) {
-    CLI::App app{"Relay every line to every other client, one thread per client (lesson 15)."};
+    course::cli::App app{
+        "Relay every line to every other client, one thread per client (lesson 15)."};
     std::string host = "127.0.0.1";
     std::uint16_t port = 8015;
     int backlog = SOMAXCONN;
@@ -219,14 +220,14 @@ int main(int argc, char** argv) {
     course::add_host_option(app, host);
     course::add_port_option(app, port);
     app.add_option("--backlog", backlog, "listen() backlog (Python's socketserver uses 5)")
-        ->check(CLI::Range(1, 65535))
+        ->check(course::cli::Range(1, 65535))
         ->capture_default_str();
     app.add_option("--queue-limit", queue_limit,
                    "Bytes that may wait for one client before it is dropped")
-        ->check(CLI::Range(1, 1 << 30))
+        ->check(course::cli::Range(1, 1 << 30))
         ->capture_default_str();
     app.add_option("--max-line", max_line, "Longest line accepted, in bytes")
-        ->check(CLI::Range(1, 1 << 24))
+        ->check(course::cli::Range(1, 1 << 24))
         ->capture_default_str();
 
     return course::run_main(app, argc, argv, [&] {

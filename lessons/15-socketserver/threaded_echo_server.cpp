@@ -48,7 +48,8 @@ class EchoHandler : public ss::StreamRequestHandler {
 // --8<-- [end:handler]
 
 int main(int argc, char** argv) {
-    CLI::App app{"Echo every byte back, many clients at once, one thread each (lesson 15)."};
+    course::cli::App app{
+        "Echo every byte back, many clients at once, one thread each (lesson 15)."};
     std::string host = "127.0.0.1";
     std::uint16_t port = 8015;
     int backlog = SOMAXCONN;
@@ -56,7 +57,7 @@ int main(int argc, char** argv) {
     course::add_host_option(app, host);
     course::add_port_option(app, port);
     app.add_option("--backlog", backlog, "listen() backlog (Python's socketserver uses 5)")
-        ->check(CLI::Range(1, 65535))
+        ->check(course::cli::Range(1, 65535))
         ->capture_default_str();
     app.add_flag("--quiet", quiet, "Do not log every connect and disconnect");
 

@@ -126,7 +126,7 @@ void finish_connects(std::vector<Probe>& probes, std::chrono::steady_clock::time
 }  // namespace
 
 int main(int argc, char** argv) {
-    CLI::App app{"Report which TCP ports of a host accept connections (lesson 16)."};
+    course::cli::App app{"Report which TCP ports of a host accept connections (lesson 16)."};
     std::string host = "127.0.0.1";
     std::string ports_text;
     PortRange range;
@@ -139,7 +139,7 @@ int main(int argc, char** argv) {
         ->check([&range](const std::string& text) { return parse_range(text, range); });
     course::add_seconds_option(app, "--timeout", timeout, "How long to wait for each answer");
     app.add_option("--parallel", parallel, "Connects in flight at once")
-        ->check(CLI::Range(1, 1000))
+        ->check(course::cli::Range(1, 1000))
         ->capture_default_str();
     app.add_flag("--open-only", open_only, "Print only the open ports");
 

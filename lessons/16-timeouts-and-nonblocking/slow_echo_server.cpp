@@ -19,7 +19,7 @@
 #include "course/signals.hpp"
 
 int main(int argc, char** argv) {
-    CLI::App app{"Echo every message back after --delay seconds (lesson 16)."};
+    course::cli::App app{"Echo every message back after --delay seconds (lesson 16)."};
     std::string host = "127.0.0.1";
     std::uint16_t port = 8016;
     double delay = 0.0;
@@ -29,7 +29,7 @@ int main(int argc, char** argv) {
     course::add_seconds_option(app, "--delay", delay, "Wait this long before each reply");
     app.add_option("--close-after", close_after,
                    "Close each connection after this many replies (0: never)")
-        ->check(CLI::NonNegativeNumber);
+        ->check(course::cli::NonNegativeNumber);
 
     return course::run_main(app, argc, argv, [&]() -> int {
         course::install_stop_handlers();

@@ -82,7 +82,8 @@ Outcome recv_with_poll(int fd, double seconds, std::vector<char>& buffer, std::s
 }  // namespace
 
 int main(int argc, char** argv) {
-    CLI::App app{"Send each stdin line and wait at most --timeout for its reply (lesson 16)."};
+    course::cli::App app{
+        "Send each stdin line and wait at most --timeout for its reply (lesson 16)."};
     std::string host = "127.0.0.1";
     std::uint16_t port = 8016;
     double timeout = 5.0;
@@ -91,7 +92,7 @@ int main(int argc, char** argv) {
     course::add_port_option(app, port);
     course::add_seconds_option(app, "--timeout", timeout, "Longest wait for a reply");
     app.add_option("--mode", mode, "How to wait: rcvtimeo (SO_RCVTIMEO) or poll")
-        ->check(CLI::IsMember({"rcvtimeo", "poll"}))
+        ->check(course::cli::IsMember({"rcvtimeo", "poll"}))
         ->capture_default_str();
 
     return course::run_main(app, argc, argv, [&] {

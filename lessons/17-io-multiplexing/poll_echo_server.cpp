@@ -20,7 +20,7 @@
 #include "echo_connection.hpp"
 
 int main(int argc, char** argv) {
-    CLI::App app{"Echo server for many clients at once, with poll() (lesson 17)."};
+    course::cli::App app{"Echo server for many clients at once, with poll() (lesson 17)."};
     std::string host = "127.0.0.1";
     std::uint16_t port = 8017;
     int backlog = 4096;
@@ -30,7 +30,7 @@ int main(int argc, char** argv) {
     app.add_option("--backlog", backlog, "listen() backlog")->capture_default_str();
     app.add_option("--max-buffer", settings.max_buffer,
                    "Stop reading a client with this many unsent bytes")
-        ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 30))
+        ->check(course::cli::Range(std::size_t{1}, std::size_t{1} << 30))
         ->capture_default_str();
     app.add_flag("--quiet", settings.quiet, "Do not log every connect and disconnect");
 

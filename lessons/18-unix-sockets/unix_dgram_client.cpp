@@ -23,7 +23,7 @@
 #include "unix_path.hpp"
 
 int main(int argc, char** argv) {
-    CLI::App app{
+    course::cli::App app{
         "Send each stdin line as a datagram to a Unix socket, print the reply (lesson 18)."};
     std::string path = "/tmp/socket-lessons-18-dgram.sock";
     std::string own_path;

@@ -39,7 +39,8 @@ std::string describe_sender(const sockaddr_un& sender, socklen_t length) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    CLI::App app{"Echo every datagram on a Unix datagram socket back to its sender (lesson 18)."};
+    course::cli::App app{
+        "Echo every datagram on a Unix datagram socket back to its sender (lesson 18)."};
     std::string path = "/tmp/socket-lessons-18-dgram.sock";
     std::string mode_text = "0600";
     app.add_option("--path", path, "The socket file to bind")->capture_default_str();

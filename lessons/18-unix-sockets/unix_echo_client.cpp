@@ -18,7 +18,8 @@
 #include "unix_path.hpp"
 
 int main(int argc, char** argv) {
-    CLI::App app{"Send each stdin line to a Unix stream socket and print the reply (lesson 18)."};
+    course::cli::App app{
+        "Send each stdin line to a Unix stream socket and print the reply (lesson 18)."};
     std::string path = "/tmp/socket-lessons-18.sock";
     double timeout = 5.0;
     app.add_option("--path", path, "The server's socket file")->capture_default_str();

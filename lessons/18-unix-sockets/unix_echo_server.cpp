@@ -21,7 +21,7 @@
 #include "unix_path.hpp"
 
 int main(int argc, char** argv) {
-    CLI::App app{"Echo server on a Unix stream socket (lesson 18)."};
+    course::cli::App app{"Echo server on a Unix stream socket (lesson 18)."};
     std::string path = "/tmp/socket-lessons-18.sock";
     std::string mode_text = "0600";
     app.add_option("--path", path, "The socket file to listen on")->capture_default_str();

@@ -45,7 +45,8 @@ std::string lowercase(std::string text) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    CLI::App app{"Fetch PATHs from an HTTP server over one keep-alive connection (lesson 19)."};
+    course::cli::App app{
+        "Fetch PATHs from an HTTP server over one keep-alive connection (lesson 19)."};
     std::string host = "127.0.0.1";
     std::uint16_t port = 8019;
     double timeout = 5;

@@ -244,7 +244,7 @@ struct Connection {
 }  // namespace
 
 int main(int argc, char** argv) {
-    CLI::App app{"A minimal HTTP/1.1 static file server (lesson 19)."};
+    course::cli::App app{"A minimal HTTP/1.1 static file server (lesson 19)."};
     std::string host = "127.0.0.1";
     std::uint16_t port = 8019;
     std::string root;
@@ -258,11 +258,11 @@ int main(int argc, char** argv) {
                                "keep-alive limit");
     app.add_option("--max-head", config.limits.max_head,
                    "Largest request head (request line + headers) accepted, in bytes")
-        ->check(CLI::Range(256, 1024 * 1024))
+        ->check(course::cli::Range(256, 1024 * 1024))
         ->capture_default_str();
     app.add_option("--max-clients", max_clients,
                    "Connections served at once; more get 503 Service Unavailable")
-        ->check(CLI::Range(1, 10000))
+        ->check(course::cli::Range(1, 10000))
         ->capture_default_str();
 
     return course::run_main(app, argc, argv, [&]() -> int {

@@ -20,7 +20,7 @@
 #include "course/net.hpp"
 
 int main(int argc, char** argv) {
-    CLI::App app{"Echo client that reports IPv4 or IPv6 (lesson 20)."};
+    course::cli::App app{"Echo client that reports IPv4 or IPv6 (lesson 20)."};
     std::string host = "127.0.0.1";
     std::uint16_t port = 8020;
     double timeout = 5;

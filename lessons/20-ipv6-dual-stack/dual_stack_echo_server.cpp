@@ -44,7 +44,8 @@ std::string describe_client(const sockaddr_storage& peer) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    CLI::App app{"Echo server on one IPv6 socket that IPv4 clients can reach too (lesson 20)."};
+    course::cli::App app{
+        "Echo server on one IPv6 socket that IPv4 clients can reach too (lesson 20)."};
     std::string host = "::1";
     std::uint16_t port = 8020;
     bool v6only = false;

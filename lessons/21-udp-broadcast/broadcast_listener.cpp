@@ -26,7 +26,7 @@
 #include "course/text.hpp"
 
 int main(int argc, char** argv) {
-    CLI::App app{"Print every UDP datagram that arrives, broadcasts included (lesson 21)."};
+    course::cli::App app{"Print every UDP datagram that arrives, broadcasts included (lesson 21)."};
     std::string host = "127.0.0.1";
     std::uint16_t port = 8021;
     long count = 0;
@@ -35,7 +35,7 @@ int main(int argc, char** argv) {
         "(10.200.1.255) only broadcasts, 127.0.0.1 (default) no broadcast at all");
     course::add_port_option(app, port);
     app.add_option("--count", count, "Exit after this many datagrams (0: never)")
-        ->check(CLI::NonNegativeNumber);
+        ->check(course::cli::NonNegativeNumber);
 
     return course::run_main(app, argc, argv, [&]() -> int {
         course::install_stop_handlers();

@@ -20,7 +20,8 @@
 #include "course/fd.hpp"
 
 int main(int argc, char** argv) {
-    CLI::App app{"Send each MESSAGE as one UDP datagram to a broadcast address (lesson 21)."};
+    course::cli::App app{
+        "Send each MESSAGE as one UDP datagram to a broadcast address (lesson 21)."};
     std::string host = "127.0.0.1";
     std::uint16_t port = 8021;
     bool no_broadcast = false;
