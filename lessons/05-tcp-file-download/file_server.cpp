@@ -8,16 +8,13 @@
 //
 //   file_server --root ~/shared          then: file_client notes.txt
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
-#include <climits>
 #include <cstdlib>
 #include <iostream>
 #include <string>
@@ -28,6 +25,7 @@
 #include "course/cli.hpp"
 #include "course/error.hpp"
 #include "course/fd.hpp"
+#include "course/files.hpp"
 #include "course/io.hpp"
 #include "course/net.hpp"
 #include "course/signals.hpp"
@@ -35,66 +33,7 @@
 
 namespace {
 
-// A file name as it may be printed in a log line: invalid UTF-8 and control
-// characters (a newline!) become \xNN, so one name is always one line.
-std::string printable(std::string_view bytes) {
-    std::string out;
-    for (char c : course::escape_invalid_utf8(bytes)) {
-        const auto byte = static_cast<unsigned char>(c);
-        if (byte < 0x20 || byte == 0x7f) {
-            static constexpr char digits[] = "0123456789abcdef";
-            out += {'\\', 'x', digits[byte >> 4], digits[byte & 0x0f]};
-        } else {
-            out += c;
-        }
-    }
-    return "\"" + out + "\"";
-}
-
-// Why a request got nothing: logged, never sent (the protocol has no error reply).
-struct Refused : std::runtime_error {
-    using std::runtime_error::runtime_error;
-};
-
-// --8<-- [start:confine]
-// Opens `name` for reading only if it lies inside the root folder.
-//
-// A client must not read /etc/passwd by asking for "/etc/passwd" (an absolute
-// path), "../../etc/passwd" (climbing out) or "link" where link -> /etc (a
-// symbolic link pointing out). Checking the text of the name is not enough
-// (symlinks!), so we let the kernel resolve it: openat2() with
-// RESOLVE_BENEATH fails with EXDEV whenever resolving would leave root_fd.
-// Subfolders ("docs/a.txt") and symlinks that stay inside are fine.
-course::Fd open_inside(int root_fd, const std::string& root, const std::string& name) {
-    if (name.empty() || name.find('\0') != std::string::npos) throw Refused("not a file name");
-    if (name.front() == '/') throw Refused("absolute path, outside the root");
-
-    open_how how{};
-    how.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;  // NONBLOCK: a FIFO must not hang us
-    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
-    long fd = ::syscall(SYS_openat2, root_fd, name.c_str(), &how, sizeof how);
-    if (fd < 0 && errno == ENOSYS) {
-        // A kernel older than 5.6: resolve the name ourselves with realpath()
-        // and check that the result still starts with the root's own path.
-        char resolved[PATH_MAX];
-        const std::string joined = root + "/" + name;
-        if (::realpath(joined.c_str(), resolved) == nullptr) course::throw_errno("open");
-        const std::string real(resolved);
-        if (real.compare(0, root.size() + 1, root + "/") != 0)
-            errno = EXDEV;
-        else
-            fd = ::open(resolved, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-    }
-    if (fd < 0 && errno == EXDEV) throw Refused("outside the root");
-    if (fd < 0) course::throw_errno("open");
-    course::Fd file(static_cast<int>(fd));
-
-    struct stat info {};
-    course::check(::fstat(file.get(), &info), "fstat");
-    if (!S_ISREG(info.st_mode)) throw Refused("not a regular file");
-    return file;
-}
-// --8<-- [end:confine]
+using course::Refused;  // why a name gets nothing: logged, never sent (no error reply)
 
 // Waits until the client can take more bytes, but not forever: a client that
 // stops reading would otherwise hold this one-at-a-time server hostage.
@@ -218,18 +157,20 @@ int main(int argc, char** argv) {
 
                 course::Fd file;
                 try {
-                    file = open_inside(root_fd.get(), root, name);
+                    file = course::open_inside(root_fd.get(), root, name);  // common/src/files.cpp
                 } catch (const Refused& e) {
-                    throw Refused("asked for " + printable(name) + ": refused, " + e.what());
+                    throw Refused("asked for " + course::printable_name(name) + ": refused, " +
+                                  e.what());
                 } catch (const std::system_error& e) {
-                    throw Refused("asked for " + printable(name) + ": " + e.code().message());
+                    throw Refused("asked for " + course::printable_name(name) + ": " +
+                                  e.code().message());
                 }
 
                 std::uint64_t sent =
                     plain ? stream_chunks(file.get(), client.get(), chunk_size, timeout)
                           : stream_sendfile(file.get(), client.get(), timeout);
-                std::cerr << who << " asked for " << printable(name) << ": sent " << sent
-                          << " bytes\n";
+                std::cerr << who << " asked for " << course::printable_name(name) << ": sent "
+                          << sent << " bytes\n";
             } catch (const Refused& e) {
                 std::cerr << who << " " << e.what()
                           << '\n';  // nothing sent: the client sees 0 bytes

@@ -11,10 +11,8 @@
 //
 //   threaded_file_server --root ~/shared      then: file_client --port 8015 notes.txt
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -33,6 +31,7 @@
 #include "course/cli.hpp"
 #include "course/error.hpp"
 #include "course/fd.hpp"
+#include "course/files.hpp"
 #include "course/net.hpp"
 #include "course/signals.hpp"
 #include "course/socketserver.hpp"
@@ -48,61 +47,7 @@ struct Root {
     course::Fd fd;
 };
 
-// Why a request gets nothing: logged, never sent (the protocol has no error reply).
-struct Refused : std::runtime_error {
-    using std::runtime_error::runtime_error;
-};
-
-// A file name as it may be printed in a log line: invalid UTF-8 and control
-// characters (a newline!) become \xNN, so one name is always one line.
-std::string printable(std::string_view bytes) {
-    std::string out;
-    for (char c : course::escape_invalid_utf8(bytes)) {
-        const auto byte = static_cast<unsigned char>(c);
-        if (byte < 0x20 || byte == 0x7f) {
-            static constexpr char digits[] = "0123456789abcdef";
-            out += {'\\', 'x', digits[byte >> 4], digits[byte & 0x0f]};
-        } else {
-            out += c;
-        }
-    }
-    return "\"" + out + "\"";
-}
-
-// Lesson 05's root confinement: opens `name` for reading only if it lies
-// inside the root. Absolute names, ".." climbing out and symlinks pointing out
-// are all refused, because the kernel itself resolves the name under the
-// root's descriptor (openat2 with RESOLVE_BENEATH fails with EXDEV when the
-// path would leave it). Throws Refused, with the reason, for every name it
-// will not serve: outside the root, missing, a folder, ...
-course::Fd open_inside(const Root& root, const std::string& name) {
-    if (name.empty() || name.find('\0') != std::string::npos) throw Refused("not a file name");
-    if (name.front() == '/') throw Refused("absolute path, outside the root");
-
-    open_how how{};
-    how.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;  // NONBLOCK: a FIFO must not hang us
-    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
-    long fd = ::syscall(SYS_openat2, root.fd.get(), name.c_str(), &how, sizeof how);
-    if (fd < 0 && errno == ENOSYS) {
-        // A kernel older than 5.6: resolve the name ourselves with realpath()
-        // and check that the result still starts with the root's own path.
-        char resolved[PATH_MAX];
-        const std::string joined = root.path + "/" + name;
-        if (::realpath(joined.c_str(), resolved) == nullptr) throw Refused(std::strerror(errno));
-        if (std::string(resolved).compare(0, root.path.size() + 1, root.path + "/") != 0)
-            errno = EXDEV;
-        else
-            fd = ::open(resolved, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-    }
-    if (fd < 0 && errno == EXDEV) throw Refused("outside the root");
-    if (fd < 0) throw Refused(std::strerror(errno));  // "No such file or directory", ...
-    course::Fd file(static_cast<int>(fd));
-
-    struct stat info {};
-    if (::fstat(file.get(), &info) < 0 || !S_ISREG(info.st_mode))
-        throw Refused("not a regular file");
-    return file;
-}
+using course::Refused;  // why a name gets nothing: logged, never sent (no error reply)
 
 // One read() from the file into `chunk`: how many bytes it gave, 0 at the end of the file.
 std::size_t read_chunk(int file, std::vector<char>& chunk) {
@@ -128,8 +73,9 @@ class FileHandler : public ss::StreamRequestHandler {
 
     void handle() override {
         // Exercise 15.1: serve ONE client, lesson 05's way. Read the name
-        // (read_some, at most 4096 bytes, once); open it with open_inside
-        // (a Refused means: log why and send nothing); send the file with
+        // (read_some, at most 4096 bytes, once); open it with course::open_inside
+        // (lesson 05's; it throws Refused, or std::system_error for a missing
+        // file: log why and send nothing); send the file with
         // read_chunk + write, chunk after chunk; log one line saying what
         // happened, e.g. `asked for "a.txt": sent 1234 bytes`, or
         // `asked for "../x": refused, outside the root`.
@@ -144,10 +90,13 @@ class FileHandler : public ss::StreamRequestHandler {
 
         course::Fd file;  // stays closed when the name is refused
         try {
-            file = open_inside(root_, name);
+            file = course::open_inside(root_.fd.get(), root_.path, name);
         } catch (const Refused& why) {
-            log("asked for " + printable(name) + ": refused, " + why.what());
+            log("asked for " + course::printable_name(name) + ": refused, " + why.what());
             return;  // nothing sent: the client sees 0 bytes and our close
+        } catch (const std::system_error& why) {  // missing, unreadable, ...
+            log("asked for " + course::printable_name(name) + ": " + why.code().message());
+            return;
         }
 
         // Chunk by chunk: memory stays at one chunk, however big the file is.
@@ -157,7 +106,8 @@ class FileHandler : public ss::StreamRequestHandler {
             write({chunk.data(), got});  // every byte, or an exception
             bytes_sent += got;
         }
-        log("asked for " + printable(name) + ": sent " + std::to_string(bytes_sent) + " bytes");
+        log("asked for " + course::printable_name(name) + ": sent " + std::to_string(bytes_sent) +
+            " bytes");
         // BEGIN STUB
         // static_cast<void>(root_);  // unused until you write handle()
         // static_cast<void>(chunk_size_);
