@@ -47,9 +47,10 @@ Option* App::add_flag(const std::string& name, bool& value, const std::string& h
     return impl_->keep(impl_->app->add_flag(name, value, help));
 }
 
-Option* App::add_option_function(const std::string& name, std::function<void(const int&)> store,
+Option* App::add_option_function(const std::string& name,
+                                 const std::function<void(const int&)>& store,
                                  const std::string& help) {
-    return impl_->keep(impl_->app->add_option_function<int>(name, std::move(store), help));
+    return impl_->keep(impl_->app->add_option_function<int>(name, store, help));
 }
 
 App* App::add_subcommand(const std::string& name, const std::string& description) {

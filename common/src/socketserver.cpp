@@ -493,7 +493,7 @@ bool TCPServer::get_request(Request& request) {
                 // The connection stays queued and poll() keeps saying "readable":
                 // rest a moment instead of spinning at 100% CPU.
                 if (Clock::now() >= backoff_until_ + out_of_fds_backoff)  // once per episode
-                    log_line(std::string("accept: ") + std::strerror(errno) + ", backing off " +
+                    log_line("accept: " + std::system_category().message(errno) + ", backing off " +
                              std::to_string(out_of_fds_backoff.count()) + " ms");
                 backoff_until_ = Clock::now() + out_of_fds_backoff;
                 return false;

@@ -131,6 +131,21 @@ def test_release_has_no_solution_text(release_dir):
     assert not leaks, "solution lines in the release:\n" + "\n".join(leaks[:20])
 
 
+def test_the_leak_check_finds_a_solution_line_put_into_the_release(release_dir, tmp_path):
+    """The leak check can fail: a solution line pasted into a stubbed file, or into
+    a file that is otherwise copied unchanged, is found in both."""
+    import shutil
+    copy = tmp_path / "student"
+    shutil.copytree(release_dir, copy, symlinks=True)
+    stubbed = copy / "lessons/02-udp-echo/udp_numbered_echo.cpp"
+    unchanged = copy / "lessons/02-udp-echo/udp_echo_server.cpp"
+    line = '    return "#" + std::to_string(number) + " " + payload;\n'
+    for path in (stubbed, unchanged):
+        path.write_text(path.read_text(encoding="utf-8") + line, encoding="utf-8")
+    found = release.leaks(ROOT, copy)
+    assert len(found) == 2 and all("udp_numbered_echo.cpp (02.1)" in f for f in found), found
+
+
 def test_release_has_no_hidden_tests(release_dir):
     hidden = [t for t in meta.plan(ROOT) if t.hidden]
     names = {t.name.split("::")[-1] for t in hidden}

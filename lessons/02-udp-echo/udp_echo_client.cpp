@@ -36,9 +36,9 @@ int main(int argc, char** argv) {
         // One message per line; input ends at EOF or at an empty line.
         while (auto message = course::read_message()) {
             // --8<-- [start:exchange]
-            course::check(::sendto(sock.get(), message->data(), message->size(), 0, server.addr(),
-                                   server.length),
-                          "sendto " + server_name);
+            const ssize_t sent = ::sendto(sock.get(), message->data(), message->size(), 0,
+                                          server.addr(), server.length);
+            course::check(sent, "sendto " + server_name);
 
             // Wait for the reply, but not forever. Anyone may send us a
             // datagram, so a reply that is not from the server is ignored.

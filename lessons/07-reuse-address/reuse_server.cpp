@@ -11,9 +11,9 @@
 #include <sys/socket.h>
 
 #include <cerrno>
-#include <cstring>
 #include <iostream>
 #include <string>
+#include <system_error>
 
 #include "course/address.hpp"
 #include "course/cli.hpp"
@@ -50,7 +50,8 @@ int main(int argc, char** argv) {
         }
         if (::bind(listener.get(), local.addr(), local.length) < 0) {
             if (errno != EADDRINUSE) course::throw_errno("bind " + local.to_string());
-            std::cerr << "error: bind " << local.to_string() << ": " << std::strerror(EADDRINUSE)
+            std::cerr << "error: bind " << local.to_string() << ": "
+                      << std::system_category().message(EADDRINUSE)
                       << "\nhint: another program may be listening on this port, or a recent "
                          "connection on it is still in TIME_WAIT (see: ss -tan state time-wait)."
                          "\nhint: a server that closed first must wait 2*MSL before its port is "

@@ -25,7 +25,7 @@ std::string hex_bytes(const unsigned char* bytes, std::size_t size) {
     std::string text;
     for (std::size_t i = 0; i < size; ++i) {
         char pair[4];
-        std::snprintf(pair, sizeof pair, i == 0 ? "%02x" : " %02x", bytes[i]);
+        static_cast<void>(std::snprintf(pair, sizeof pair, i == 0 ? "%02x" : " %02x", bytes[i]));
         text += pair;
     }
     return text;

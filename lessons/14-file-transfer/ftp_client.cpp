@@ -229,8 +229,9 @@ int main(int argc, char** argv) {
     put_command->add_option("--as", put_as, "Store under this name (default: FILE's last part)");
 
     return course::run_main(app, argc, argv, [&]() -> int {
-        std::signal(SIGXFSZ, SIG_IGN);    // a full disk or RLIMIT_FSIZE: write() reports EFBIG
-        course::install_stop_handlers();  // Ctrl-C unwinds: .part files are removed
+        static_cast<void>(
+            std::signal(SIGXFSZ, SIG_IGN));  // a full disk or RLIMIT_FSIZE: write() reports EFBIG
+        course::install_stop_handlers();     // Ctrl-C unwinds: .part files are removed
         std::string what;
         try {
             if (*ls_command) {

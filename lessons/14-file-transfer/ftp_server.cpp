@@ -68,7 +68,7 @@ fs::path confine(const fs::path& root, const std::string& name) {
     for (const fs::path& part : relative)
         if (part == ".." || part == "." || part.empty())
             throw Refusal("refused name \"" + name + "\": '..' and '.' are not allowed");
-    const fs::path real = fs::weakly_canonical(root / relative);  // follows the symlinks
+    fs::path real = fs::weakly_canonical(root / relative);  // follows the symlinks
     if (!inside(root, real)) throw Refusal("refused name \"" + name + "\": outside the root");
     return real;
 }
@@ -135,7 +135,7 @@ void serve_get(int client, const Json& request, const Settings& settings, Digest
     course::Fd file(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     if (!file) {
         const int error = errno;
-        throw Refusal("cannot read \"" + name + "\": " + std::strerror(error));
+        throw Refusal("cannot read \"" + name + "\": " + std::system_category().message(error));
     }
     struct stat info {};
     course::check(::fstat(file.get(), &info), "fstat");
@@ -302,7 +302,7 @@ int main(int argc, char** argv) {
     return course::run_main(app, argc, argv, [&]() -> int {
         // Past RLIMIT_FSIZE (a file size limit) the kernel sends SIGXFSZ, which
         // kills by default; ignored, write() fails with EFBIG and we report it.
-        std::signal(SIGXFSZ, SIG_IGN);
+        static_cast<void>(std::signal(SIGXFSZ, SIG_IGN));
         course::install_stop_handlers();
         const Settings settings{fs::canonical(root), timeout};
         course::Fd listener = course::listen_tcp(host, port);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <iostream>
@@ -68,7 +69,8 @@ class Progress {
             ++unit;
         }
         char text[32];
-        std::snprintf(text, sizeof text, unit == 0 ? "%.0f %s" : "%.1f %s", bytes, units[unit]);
+        static_cast<void>(std::snprintf(text, sizeof text, unit == 0 ? "%.0f %s" : "%.1f %s", bytes,
+                                        units[unit]));
         return text;
     }
 
@@ -78,13 +80,13 @@ class Progress {
         const double rate = seconds > 0 ? static_cast<double>(done - start_done_) / seconds : 0;
         const int percent = total_ == 0 ? 100 : static_cast<int>(done * 100 / total_);
         const double eta = rate > 0 ? static_cast<double>(total_ - done) / rate : 0;
-        const int eta_s = static_cast<int>(eta + 0.5);
+        const int eta_s = static_cast<int>(std::lround(eta));
 
         char numbers[128];
-        std::snprintf(numbers, sizeof numbers, "%s / %s  %.1f MB/s  ETA %d:%02d",
-                      size_text(static_cast<double>(done)).c_str(),
-                      size_text(static_cast<double>(total_)).c_str(), rate / 1e6, eta_s / 60,
-                      eta_s % 60);
+        static_cast<void>(std::snprintf(numbers, sizeof numbers, "%s / %s  %.1f MB/s  ETA %d:%02d",
+                                        size_text(static_cast<double>(done)).c_str(),
+                                        size_text(static_cast<double>(total_)).c_str(), rate / 1e6,
+                                        eta_s / 60, eta_s % 60));
         if (mode_ == Mode::terminal) {
             const int width = 20;
             const int filled = percent * width / 100;

@@ -14,6 +14,7 @@
 #include <cstring>
 #include <iostream>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #include "course/address.hpp"
@@ -79,7 +80,7 @@ void start_connect(Probe& probe, const course::Endpoint& target) {
         probe.state = State::open;  // on loopback the handshake can finish at once
     } else if (errno != EINPROGRESS) {
         probe.state = State::closed;  // refused straight away (ECONNREFUSED, ENETUNREACH...)
-        probe.reason = std::strerror(errno);
+        probe.reason = std::system_category().message(errno);
     }
 }
 // --8<-- [end:start]
@@ -113,7 +114,7 @@ void finish_connects(std::vector<Probe>& probes, std::chrono::steady_clock::time
             course::check(::getsockopt(fds[i].fd, SOL_SOCKET, SO_ERROR, &error, &length),
                           "getsockopt SO_ERROR");
             waiting[i]->state = error == 0 ? State::open : State::closed;
-            if (error != 0) waiting[i]->reason = std::strerror(error);
+            if (error != 0) waiting[i]->reason = std::system_category().message(error);
         }
     }
     // Whatever is still connecting got no answer at all: no SYN-ACK, no RST.

@@ -12,9 +12,9 @@
 
 #include <cerrno>
 #include <chrono>
-#include <cstring>
 #include <iostream>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #include "course/address.hpp"
@@ -116,7 +116,7 @@ class Connection {
 
     void fail(const char* what) {
         broken_ = true;
-        error_ = std::string(what) + ": " + std::strerror(errno);
+        error_ = std::string(what) + ": " + std::system_category().message(errno);
     }
 
     course::Fd sock_;

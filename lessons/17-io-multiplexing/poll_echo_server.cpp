@@ -85,12 +85,13 @@ int main(int argc, char** argv) {
             }
 
             if (fds[1].revents & POLLIN) {
-                lesson17::accept_waiting(
-                    listener.get(), pause, [&](course::Fd sock, std::string peer) {
-                        const int fd = sock.get();
-                        if (!settings.quiet) std::cerr << "connected: " << peer << '\n';
-                        clients.try_emplace(fd, std::move(sock), std::move(peer));
-                    });
+                lesson17::accept_waiting(listener.get(), pause,
+                                         [&](course::Fd sock, const std::string& peer) {
+                                             const int fd = sock.get();
+                                             if (!settings.quiet)
+                                                 std::cerr << "connected: " << peer << '\n';
+                                             clients.try_emplace(fd, std::move(sock), peer);
+                                         });
             }
             // --8<-- [end:scan]
         }

@@ -97,7 +97,7 @@ int main(int argc, char** argv) {
 
             if (!pause.active() && FD_ISSET(listener.get(), &readable)) {
                 lesson17::accept_waiting(
-                    listener.get(), pause, [&](course::Fd sock, std::string peer) {
+                    listener.get(), pause, [&](course::Fd sock, const std::string& peer) {
                         // --8<-- [start:fd_setsize]
                         const int fd = sock.get();
                         if (fd >= FD_SETSIZE) {
@@ -110,7 +110,7 @@ int main(int argc, char** argv) {
                         }
                         // --8<-- [end:fd_setsize]
                         if (!settings.quiet) std::cerr << "connected: " << peer << '\n';
-                        clients.try_emplace(fd, std::move(sock), std::move(peer));
+                        clients.try_emplace(fd, std::move(sock), peer);
                     });
             }
         }

@@ -57,9 +57,9 @@ int main(int argc, char** argv) {
 
         std::vector<char> buffer(65536);
         while (auto message = course::read_message()) {
-            course::check(::sendto(sock.get(), message->data(), message->size(), 0, server.get(),
-                                   server.length),
-                          "sendto " + path);
+            const ssize_t sent = ::sendto(sock.get(), message->data(), message->size(), 0,
+                                          server.get(), server.length);
+            course::check(sent, "sendto " + path);
             if (!course::wait_readable(sock.get(), timeout)) {
                 std::cerr << "error: no reply within " << timeout << " s"
                           << (no_bind ? " (this socket has no path, so the server had no address "

@@ -10,6 +10,7 @@
 
 #include <iostream>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #include "course/cli.hpp"
@@ -82,7 +83,8 @@ int main(int argc, char** argv) {
             // Reply to exactly the address recvfrom() gave us, like UDP.
             if (::sendto(sock.get(), buffer.data(), static_cast<std::size_t>(n), MSG_DONTWAIT,
                          reinterpret_cast<sockaddr*>(&sender), sender_length) < 0)
-                std::cerr << "reply to unix:" << from << ": " << std::strerror(errno) << '\n';
+                std::cerr << "reply to unix:" << from << ": "
+                          << std::system_category().message(errno) << '\n';
             // --8<-- [end:reply]
         }
     });

@@ -24,8 +24,7 @@
 #include <utility>
 #include <vector>
 
-namespace CLI {  // CLI11's own classes, defined only in common/src/cli.cpp's includes
-class App;
+namespace CLI {  // CLI11's own class, known only to common/src/cli.cpp
 class Option;
 }  // namespace CLI
 
@@ -99,7 +98,8 @@ class App {
     Option* add_option(const std::string& name, Value& value, const std::string& help = "");
     Option* add_flag(const std::string& name, bool& value, const std::string& help = "");
     // An option whose value is handed to `store` (e.g. to convert or range-check it first).
-    Option* add_option_function(const std::string& name, std::function<void(const int&)> store,
+    Option* add_option_function(const std::string& name,
+                                const std::function<void(const int&)>& store,
                                 const std::string& help = "");
 
     App* add_subcommand(const std::string& name, const std::string& description = "");
