@@ -48,16 +48,20 @@ inline void send_header(int fd, const Json& header) {
     course::send_frame(fd, header.dump(-1, ' ', false, Json::error_handler_t::replace));
 }
 
-// The next header, or nothing if the peer closed before sending one. A frame
-// over `max_size` is refused from its length alone (lesson 13); text that is
-// not a JSON object is a ProtocolError.
-inline std::optional<Json> recv_header(int fd, std::size_t max_size, double timeout) {
-    std::optional<std::string> text = course::recv_frame(fd, max_size, timeout);
-    if (!text) return std::nullopt;
-    Json header = Json::parse(*text, nullptr, /*allow_exceptions=*/false);
+// A header's text as a JSON object; anything else is a ProtocolError.
+inline Json parse_header(const std::string& text) {
+    Json header = Json::parse(text, nullptr, /*allow_exceptions=*/false);
     if (header.is_discarded()) throw course::ProtocolError("the header is not valid JSON");
     if (!header.is_object()) throw course::ProtocolError("the header is not a JSON object");
     return header;
+}
+
+// The next header, or nothing if the peer closed before sending one. A frame
+// over `max_size` is refused from its length alone (lesson 13).
+inline std::optional<Json> recv_header(int fd, std::size_t max_size, double timeout) {
+    std::optional<std::string> text = course::recv_frame(fd, max_size, timeout);
+    if (!text) return std::nullopt;
+    return parse_header(*text);
 }
 // --8<-- [end:header]
 
