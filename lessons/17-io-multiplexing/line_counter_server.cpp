@@ -15,11 +15,11 @@
 #include <sys/socket.h>
 
 #include <cerrno>
-#include <cstring>
 #include <iostream>
 #include <map>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <vector>
 
 #include "course/address.hpp"
@@ -128,7 +128,9 @@ class LineConnection {
         error_ = why;
     }
 
-    void fail(const char* what) { drop(std::string(what) + ": " + std::strerror(errno)); }
+    void fail(const char* what) {
+        drop(std::string(what) + ": " + std::system_category().message(errno));
+    }
 
     // Sends as much of `data` as the socket takes right now; returns how much went.
     std::size_t send_some(const char* data, std::size_t length) {
@@ -228,12 +230,13 @@ int main(int argc, char** argv) {
             }
 
             if (fds[1].revents & POLLIN) {
-                lesson17::accept_waiting(
-                    listener.get(), pause, [&](course::Fd sock, std::string peer) {
-                        const int fd = sock.get();
-                        if (!limits.quiet) std::cerr << "connected: " << peer << '\n';
-                        clients.try_emplace(fd, std::move(sock), std::move(peer));
-                    });
+                lesson17::accept_waiting(listener.get(), pause,
+                                         [&](course::Fd sock, const std::string& peer) {
+                                             const int fd = sock.get();
+                                             if (!limits.quiet)
+                                                 std::cerr << "connected: " << peer << '\n';
+                                             clients.try_emplace(fd, std::move(sock), peer);
+                                         });
             }
         }
     });
