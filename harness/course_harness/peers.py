@@ -6,6 +6,7 @@ from __future__ import annotations
 import socket
 import struct
 import time
+from pathlib import Path
 
 
 def free_port(kind: int = socket.SOCK_STREAM, host: str = "127.0.0.1") -> int:
@@ -58,3 +59,18 @@ def reset(sock: socket.socket) -> None:
     """Closes with SO_LINGER 0, so the peer gets a RST instead of a FIN."""
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     sock.close()
+
+
+def ipv6_disabled_reason():
+    """Why IPv6 cannot be used here, or None (tests that need ::1 skip with it)."""
+    if not Path("/proc/net/if_inet6").exists():
+        return "IPv6 is disabled in this kernel (no /proc/net/if_inet6: ipv6.disable=1?)"
+    flag = Path("/proc/sys/net/ipv6/conf/lo/disable_ipv6")
+    if flag.exists() and flag.read_text().strip() == "1":
+        return "IPv6 is disabled on the loopback (net.ipv6.conf.lo.disable_ipv6 = 1)"
+    try:
+        with socket.socket(socket.AF_INET6) as s:
+            s.bind(("::1", 0))
+    except OSError as e:
+        return f"IPv6 is unusable here: cannot bind ::1 ({e})"
+    return None

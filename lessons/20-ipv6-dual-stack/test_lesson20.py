@@ -13,24 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from course_harness import free_port, start_server, tcp_connect
+from course_harness import free_port, ipv6_disabled_reason, start_server, tcp_connect
 from course_harness.netns import Namespace, unavailable_reason
 
 TWIN = Path(__file__).parent / "python"
-
-
-def ipv6_disabled_reason():
-    if not Path("/proc/net/if_inet6").exists():
-        return "IPv6 is disabled in this kernel (no /proc/net/if_inet6: ipv6.disable=1?)"
-    flag = Path("/proc/sys/net/ipv6/conf/lo/disable_ipv6")
-    if flag.exists() and flag.read_text().strip() == "1":
-        return "IPv6 is disabled on the loopback (net.ipv6.conf.lo.disable_ipv6 = 1)"
-    try:
-        with socket.socket(socket.AF_INET6) as s:
-            s.bind(("::1", 0))
-    except OSError as e:
-        return f"IPv6 is unusable here: cannot bind ::1 ({e})"
-    return None
 
 
 pytestmark = pytest.mark.skipif(ipv6_disabled_reason() is not None,

@@ -15,21 +15,7 @@ from pathlib import Path
 
 import pytest
 
-
-def ipv6_disabled_reason():
-    """Why IPv6 cannot be used here, or None (as in test_lesson20.py)."""
-    if not Path("/proc/net/if_inet6").exists():
-        return "IPv6 is disabled in this kernel (no /proc/net/if_inet6: ipv6.disable=1?)"
-    flag = Path("/proc/sys/net/ipv6/conf/lo/disable_ipv6")
-    if flag.exists() and flag.read_text().strip() == "1":
-        return "IPv6 is disabled on the loopback (net.ipv6.conf.lo.disable_ipv6 = 1)"
-    try:
-        with socket.socket(socket.AF_INET6) as s:
-            s.bind(("::1", 0))
-    except OSError as e:
-        return f"IPv6 is unusable here: cannot bind ::1 ({e})"
-    return None
-
+from course_harness import ipv6_disabled_reason
 
 NO_IPV6 = ipv6_disabled_reason()
 
