@@ -6,7 +6,6 @@ namespaces cannot be made (not root) they fall back to the host on a random port
 IPv6 tests are skipped only when the kernel has IPv6 disabled.
 """
 import re
-import socket
 import subprocess
 import sys
 from pathlib import Path

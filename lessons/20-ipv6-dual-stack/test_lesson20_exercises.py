@@ -7,7 +7,6 @@ own /etc/hosts and an /etc/nsswitch.conf that never asks DNS."""
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
