@@ -206,7 +206,7 @@ def main():
 
     args.json.write_text(json.dumps(results, indent=1))
     svg_plot({k: results[k] for k in kinds}, args.svg)
-    print(f"\nwrote {args.json.relative_to(ROOT)} and {args.svg.relative_to(ROOT)} "
+    print(f"\nwrote {os.path.relpath(args.json, ROOT)} and {os.path.relpath(args.svg, ROOT)} "
           f"in {time.monotonic() - started:.0f} s")
 
 
