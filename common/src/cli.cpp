@@ -131,10 +131,6 @@ Option* Option::excludes(Option* other) {
     return this;
 }
 
-std::size_t Option::count() const {
-    return option_->count();
-}
-
 namespace {
 
 void print_usage_error(const CLI::App& app, const std::string& what) {

@@ -77,7 +77,6 @@ class Option {
     Option* default_str(const std::string& text);  // --help shows this as default
     Option* description(const std::string& text);
     Option* excludes(Option* other);  // giving both is a usage error
-    std::size_t count() const;        // how often it was given
 
   private:
     friend class App;
