@@ -111,10 +111,15 @@ def test_refuses_to_start_on_slash_or_a_missing_root(run, tmp_path):
 
 
 def test_survives_a_client_reset_mid_download(server, root):
-    (root / "big.bin").write_bytes(os.urandom(4 << 20))
+    # The file must outgrow both socket buffers, or the server could hand the whole
+    # file to the kernel before the RST arrives and never see the reset at all.
+    (root / "big.bin").write_bytes(bytes(32 << 20))
     files = server("file_server", "--root", root)
     for _ in range(2):
-        rude = tcp_connect(files.port)
+        rude = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        rude.settimeout(5)
+        rude.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # before connect: sets the window
+        rude.connect(("127.0.0.1", files.port))
         rude.sendall(b"big.bin")
         rude.recv(1000)
         reset(rude)
