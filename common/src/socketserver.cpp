@@ -598,8 +598,16 @@ bool UDPServer::get_request(Request& request) {
 // ThreadTracker
 
 void ThreadTracker::start(std::function<void()> body) {
-    std::lock_guard lock(mutex_);
-    auto worker = workers_.emplace(workers_.end());
+    // The lock covers only the list, not the thread's creation: clone() is slow,
+    // and every finishing thread needs this lock to move itself to finished_.
+    // The node exists before its thread does, so the thread can always find it;
+    // only this (the serving) thread touches worker->thread, and reap() and
+    // join_all() run here too, so nobody reads it while it is being assigned.
+    std::list<Worker>::iterator worker;
+    {
+        std::lock_guard lock(mutex_);
+        worker = workers_.emplace(workers_.end());
+    }
     try {
         worker->thread = std::jthread([this, worker, body = std::move(body)] {
             try {
@@ -613,6 +621,7 @@ void ThreadTracker::start(std::function<void()> body) {
             changed_.notify_all();
         });
     } catch (...) {
+        std::lock_guard lock(mutex_);
         workers_.erase(worker);  // no thread (EAGAIN): forget the slot, report upwards
         throw;
     }

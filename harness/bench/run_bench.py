@@ -141,24 +141,38 @@ def main():
     secs = str(args.seconds)
     started = time.monotonic()
 
-    results = {}
-    for kind in kinds:
-        r = results[kind] = {"pingpong": {}, "ccr": {}, "hold": {}}
-        for c in (1, 10, 100):
-            runs = [measure(kind, args.bin_dir, ["pingpong", "--connections", str(c), "--seconds", secs],
-                            60) for _ in range(args.runs)]
-            r["pingpong"][c] = {k: median_of(runs, k) for k in ("rps", "p50_us", "p99_us", "rss_mib")}
-            r["pingpong"][c]["all_rps"] = [x["rps"] for x in runs]
-        runs = [measure(kind, args.bin_dir, ["ccr", "--connections", "10", "--seconds", secs], 60)
-                for _ in range(args.runs)]
-        r["ccr"][10] = {k: median_of(runs, k) for k in ("rps", "p50_us", "p99_us", "rss_mib")}
-        r["ccr"][10]["all_rps"] = [x["rps"] for x in runs]
-        for k in (1000, 10000):
+    # Runs are interleaved (run 1 of every server, then run 2 of every server...) and one
+    # unrecorded warm-up goes first: a machine that speeds up or slows down during the
+    # command (CPU frequency, another job) then shifts every server alike, not just one.
+    def rounds(load_args):
+        figures = {kind: [] for kind in kinds}
+        for _ in range(args.runs):
+            for kind in kinds:
+                figures[kind].append(measure(kind, args.bin_dir, load_args, 60))
+        return figures
+
+    def summary(runs):
+        out = {k: median_of(runs, k) for k in ("rps", "p50_us", "p99_us", "rss_mib")}
+        out["all_rps"] = [x["rps"] for x in runs]
+        return out
+
+    measure(kinds[0], args.bin_dir, ["pingpong", "--connections", "10", "--seconds", secs], 60)
+    results = {kind: {"pingpong": {}, "ccr": {}, "hold": {}} for kind in kinds}
+    for c in (1, 10, 100):
+        for kind, runs in rounds(["pingpong", "--connections", str(c), "--seconds", secs]).items():
+            results[kind]["pingpong"][c] = summary(runs)
+        print(f"... ping-pong C={c} done ({time.monotonic() - started:.0f} s)", file=sys.stderr,
+              flush=True)
+    for kind, runs in rounds(["ccr", "--connections", "10", "--seconds", secs]).items():
+        results[kind]["ccr"][10] = summary(runs)
+    for k in (1000, 10000):
+        for kind in kinds:
             one = measure(kind, args.bin_dir, ["hold", "--connections", str(k), "--hold", "1",
                                                "--timeout", "8"], 60)
-            r["hold"][k] = {key: one[key] for key in ("held", "echoed", "connect_seconds", "p50_us",
-                                                       "p99_us", "rss_mib")}
-        print(f"... {kind} done ({time.monotonic() - started:.0f} s)", file=sys.stderr, flush=True)
+            results[kind]["hold"][k] = {key: one[key] for key in
+                                        ("held", "echoed", "connect_seconds", "p50_us",
+                                         "p99_us", "rss_mib")}
+    print(f"... all loads done ({time.monotonic() - started:.0f} s)", file=sys.stderr, flush=True)
 
     ref = results.get("python")
     print(f"\nloopback, {os.cpu_count()} cores shared by loader and server; medians of {args.runs} "
