@@ -328,30 +328,51 @@ class UDPServer : public BaseServer {
 
 // ---------------------------------------------------------------------------
 // The threading mix-in: Python's ThreadingMixIn, as a template over the server.
-// Every request gets its own std::jthread; finished threads are joined (reaped)
-// whenever a new request comes and on every loop turn, so they never pile up;
-// server_close() joins the rest. No exception ever leaves a handler thread.
+// Every request runs on a thread of its own, never queued behind another. A
+// thread whose request is done waits up to `keep_idle` for the next one before
+// it exits, so a stream of short connections reuses a few threads instead of
+// paying for a new one each time (creating a thread costs more than a whole
+// connect-request-close on loopback). Exited threads are joined (reaped) on
+// every loop turn, so they never pile up; server_close() wakes the idle ones
+// and joins them all. No exception ever leaves a handler thread.
 
 class ThreadTracker {
   public:
+    explicit ThreadTracker(std::chrono::milliseconds keep_idle = std::chrono::seconds(2))
+        : keep_idle_(keep_idle) {}
+    ThreadTracker(const ThreadTracker&) = delete;
+    ThreadTracker& operator=(const ThreadTracker&) = delete;
     ~ThreadTracker() { join_all(); }
-    // Starts `body` on a new thread (throws std::system_error if none can be made).
+    // Runs `body` on an idle thread, or on a new one if none is idle (throws
+    // std::system_error if no thread can be made).
     void start(std::function<void()> body);
-    // Joins the threads that have finished.
+    // Joins the threads that have exited.
     void reap();
-    // Joins every thread.
+    // Lets every thread finish its request, then joins them all.
     void join_all();
-    // Threads started and not yet reaped.
+    // Threads alive (busy or idle) or exited and not yet reaped.
     [[nodiscard]] std::size_t count();
 
   private:
+    struct Worker;
+    using WorkerRef = std::list<Worker>::iterator;
     struct Worker {
         std::jthread thread;
+        std::function<void()> next;            // handed over by start() while idle
+        std::condition_variable wake;          // start() or join_all() has news
+        std::list<WorkerRef>::iterator offer;  // where it sits in idle_, while idle
     };
+    // Moves `body` to an idle thread and wakes it; false if none is idle.
+    bool hand_to_idle(std::function<void()>& body);
+    void run(WorkerRef self, std::function<void()> body) noexcept;
+
+    const std::chrono::milliseconds keep_idle_;
     std::mutex mutex_;
     std::condition_variable changed_;
-    std::list<Worker> workers_;   // running
-    std::list<Worker> finished_;  // done, waiting to be joined
+    std::list<Worker> workers_;   // alive: busy or idle
+    std::list<WorkerRef> idle_;   // the idle ones, most recently idle last
+    std::list<Worker> finished_;  // exited, waiting to be joined
+    bool closing_ = false;        // join_all() is waiting: idle threads exit
 };
 
 template <typename Server>
