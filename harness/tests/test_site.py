@@ -572,18 +572,35 @@ def test_server_command_on_a_page_starts_and_stops(command, programs, server, tm
     assert started.alive(), f"{command}\n{started.explain()}"
 
 
-def test_setup_page_lists_every_package_course_setup_installs():
+def load_course_cli():
+    """The ./course script as a module (it has no .py suffix)."""
     import importlib.machinery
     import importlib.util
     loader = importlib.machinery.SourceFileLoader("course_cli", str(ROOT / "course"))
     spec = importlib.util.spec_from_loader("course_cli", loader)
     cli = importlib.util.module_from_spec(spec)
     loader.exec_module(cli)
+    return cli
+
+
+def test_setup_page_lists_every_package_course_setup_installs():
+    cli = load_course_cli()
     text = (DOCS / "setup.md").read_text(encoding="utf-8")
     missing = {group: [p for p in packages if not re.search(rf"[`\s]{re.escape(p)}[`\s]", text)]
                for group, packages in cli.PACKAGES.items()}
     missing = {g: p for g, p in missing.items() if p}
     assert not missing, f"docs/setup.md does not mention these packages of ./course: {missing}"
+
+
+def test_a_configure_that_failed_is_run_again(tmp_path):
+    # A student who ran cmake before ./course setup has a CMakeCache.txt and no
+    # build.ninja: ./course build must configure again, not call ninja on nothing.
+    cli = load_course_cli()
+    (tmp_path / "CMakeCache.txt").write_text("CMAKE_GENERATOR:INTERNAL=Ninja\n")
+    assert not cli.configured(tmp_path)
+    assert not (tmp_path / "CMakeCache.txt").exists(), "the half-made cache must go"
+    (tmp_path / "build.ninja").write_text("")
+    assert cli.configured(tmp_path)
 
 
 def test_course_list_runs():
