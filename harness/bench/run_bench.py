@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
-"""Lesson 15's concurrency benchmark: one load generator, four echo servers.
+"""Lesson 15's concurrency benchmark: one load generator, the echo servers below.
 
     /usr/bin/python3 harness/bench/run_bench.py [--bin-dir build/bin] [--runs 3]
 
 Servers: threaded_echo_server (the course::socketserver library), Python's
 socketserver.ThreadingTCPServer (lesson 15's Python twin, as the seed writes
-it), a plain C++ thread-per-connection server (bench_thread_echo) and a
+it), a plain C++ thread-per-connection server (bench_thread_echo), the same
+with plain blocking calls (bench_thread_echo --blocking: the ceiling of one
+thread per client, no poll(), so not stop-aware) and a
 single-threaded epoll server (bench_epoll_echo). Load (bench_load, C++):
 ping-pong with 64-byte messages at 1, 10 and 100 connections; connect-request-
 close with 10 concurrent clients; K idle connections opened in one burst and
@@ -29,13 +31,15 @@ SERVERS = {
     "python": "Python ThreadingTCPServer",
     "library": "threaded_echo_server (library)",
     "plain": "plain C++ threads",
+    "blocking": "plain C++ threads, blocking",
     "epoll": "epoll, one thread",
     # lesson 17's event loops (single-threaded, per-connection output buffers)
     "l17-select": "select_echo_server (lesson 17)",
     "l17-poll": "poll_echo_server (lesson 17)",
     "l17-epoll": "epoll_echo_server (lesson 17)",
 }
-COLOURS = {"python": "#3572A5", "library": "#d62728", "plain": "#ff7f0e", "epoll": "#2ca02c",
+COLOURS = {"python": "#3572A5", "library": "#d62728", "plain": "#ff7f0e", "blocking": "#e6ab02",
+           "epoll": "#2ca02c",
            "l17-select": "#9467bd", "l17-poll": "#8c564b", "l17-epoll": "#17becf"}
 
 
@@ -44,9 +48,12 @@ def server_argv(kind, bin_dir):
         twin = ROOT / "lessons/15-socketserver/python/threaded_echo_server.py"
         return [sys.executable, str(twin), "--port", "0", "--quiet"]
     name = {"library": "threaded_echo_server", "plain": "bench_thread_echo",
+            "blocking": "bench_thread_echo",
             "epoll": "bench_epoll_echo", "l17-select": "select_echo_server",
             "l17-poll": "poll_echo_server", "l17-epoll": "epoll_echo_server"}[kind]
     argv = [str(bin_dir / name), "--port", "0"]
+    if kind == "blocking":
+        return argv + ["--blocking"]
     return argv + ["--quiet"] if kind == "library" or kind.startswith("l17-") else argv
 
 
@@ -133,7 +140,7 @@ def main():
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=2.0)
     parser.add_argument("--servers",
-                        default="python,library,plain,epoll,l17-select,l17-poll,l17-epoll")
+                        default="python,library,plain,blocking,epoll,l17-select,l17-poll,l17-epoll")
     parser.add_argument("--json", type=Path, default=ROOT / "harness/bench/results.json")
     parser.add_argument("--svg", type=Path, default=ROOT / "docs/img/15-benchmark.svg")
     args = parser.parse_args()
@@ -212,6 +219,10 @@ def main():
         ]
         for text, value, need in checks:
             print(f"  {'ok  ' if value >= need else 'MISS'} {text}: {value:.2f} (need {need})")
+        if "blocking" in kinds:  # not a target: what any thread-per-connection server reaches here
+            value = results["blocking"]["pingpong"][100]["rps"] / py["pingpong"][100]["rps"]
+            print(f"  (the design's ceiling here: blocking recv/send threads at C=100 reach "
+                  f"{value:.2f}x Python)")
 
     if {"epoll", "l17-epoll"} <= set(kinds):  # lesson 17's target: within 10% of the reference
         value = results["l17-epoll"]["pingpong"][100]["rps"] / results["epoll"]["pingpong"][100]["rps"]
