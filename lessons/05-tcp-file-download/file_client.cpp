@@ -104,13 +104,25 @@ int main(int argc, char** argv) {
         PartFile file(output);
         std::vector<char> chunk(1024 *
                                 1024);  // one fixed buffer: memory does not grow with the file
+        // Wake us only once 256 KiB are waiting (or at the end): without this
+        // the kernel wakes the client for every few dozen KiB that arrive, and
+        // on loopback the sender pays for each wake-up. It doubles the rate.
+        const int low_water = 256 * 1024;
+        course::check(
+            ::setsockopt(sock.get(), SOL_SOCKET, SO_RCVLOWAT, &low_water, sizeof low_water),
+            "setsockopt SO_RCVLOWAT");
         std::uint64_t total = 0;
         for (;;) {
             // Take whatever has arrived (MSG_DONTWAIT: do not block); only
             // when nothing is there yet do we wait, at most --timeout seconds.
             ssize_t n = ::recv(sock.get(), chunk.data(), chunk.size(), MSG_DONTWAIT);
             if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
-                if (!course::wait_readable(sock.get(), timeout))
+                if (course::wait_readable(sock.get(), timeout)) continue;
+                // poll() stays quiet below the low-water mark: a server that
+                // trickles is silent only if not even one byte came meanwhile.
+                char probe;
+                if (::recv(sock.get(), &probe, 1, MSG_PEEK | MSG_DONTWAIT) < 0 &&
+                    (errno == EAGAIN || errno == EWOULDBLOCK))
                     throw std::system_error(ETIMEDOUT, std::generic_category(),
                                             "download " + name + ": the server went silent");
                 continue;

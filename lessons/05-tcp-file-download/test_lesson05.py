@@ -166,6 +166,31 @@ def test_client_times_out_on_a_silent_server(run, downloads):
     assert list(downloads.iterdir()) == []
 
 
+def test_client_keeps_a_slow_server_that_is_not_silent(run, downloads):
+    # 20 pieces of 50 bytes, one every 0.1 s: far below file_client's 256 KiB
+    # low-water mark, so poll() never wakes it for them; each --timeout 0.3
+    # still finds bytes waiting, and that is not silence.
+    listener = socket.create_server(("127.0.0.1", 0))
+    pieces = [bytes([65 + i]) * 50 for i in range(20)]
+
+    def trickle():
+        conn, _ = listener.accept()
+        with conn:
+            conn.recv(4096)
+            for piece in pieces:
+                conn.sendall(piece)
+                time.sleep(0.1)
+
+    helper = threading.Thread(target=trickle, daemon=True)
+    helper.start()
+    result = run("file_client", "--port", listener.getsockname()[1], "--timeout", "0.3",
+                 "slow.txt", cwd=downloads).ok()
+    helper.join(5)
+    listener.close()
+    saved = (downloads / "download_slow.txt").read_bytes()
+    assert saved == b"".join(pieces), f"saved {saved[:80]!r}... ({len(saved)} bytes)\n{result.explain()}"
+
+
 def test_client_connection_refused(run, downloads):
     listener = socket.create_server(("127.0.0.1", 0))
     port = listener.getsockname()[1]
