@@ -4,12 +4,15 @@ yardstick is broken prints wrong ratios, so the yardsticks get tests too."""
 import json
 import socket
 import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
 from course_harness import tcp_connect
 from course_harness.peers import recv_exactly
 
+ROOT = Path(__file__).resolve().parents[2]
 REFERENCES = [("bench_thread_echo",), ("bench_thread_echo", "--blocking"), ("bench_epoll_echo",)]
 
 
@@ -49,3 +52,36 @@ def test_load_generator_hold_checks_every_connection(server, programs):
     figures = load(programs, echo.port, "hold", "--connections", "200", "--hold", "0.1",
                    "--timeout", "5")
     assert figures["held"] == 200 and figures["echoed"] == 200, figures
+
+
+def fake_results(python_rps, library_rps, plain_rps):
+    """A results.json as run_bench.py writes it, with these per-round C=100 figures."""
+    def server(rps):
+        shape = {"rps": sorted(rps)[len(rps) // 2], "p50_us": 1, "p99_us": 2, "rss_mib": 4,
+                 "all_rps": rps}
+        hold = {"held": 10000, "echoed": 10000, "connect_seconds": 1, "p50_us": 1,
+                "p99_us": 2, "rss_mib": 100}
+        return {"pingpong": {"1": shape, "10": shape, "100": shape}, "ccr": {"10": shape},
+                "hold": {"1000": hold, "10000": hold}}
+    return {"python": server(python_rps), "library": server(library_rps),
+            "plain": server(plain_rps)}
+
+
+def test_run_bench_judges_targets_round_by_round(tmp_path):
+    # Fast rounds, then slow ones, the library 2.5x Python in each: both ways agree.
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps(fake_results([40, 40, 20, 20, 20], [100, 100, 50, 50, 50],
+                                            [100, 100, 50, 50, 50])))
+    done = subprocess.run([sys.executable, str(ROOT / "harness/bench/run_bench.py"), "--report",
+                           "--json", str(path)], capture_output=True, text=True, timeout=20)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "ok   C=100 req/s >= 2x Python: 2.50 [2.50]" in done.stdout, done.stdout
+    assert "ok   C=100 req/s >= 0.95x plain C++: 1.00" in done.stdout, done.stdout
+
+    path.write_text(json.dumps(fake_results([40, 40, 40, 20, 20], [50, 50, 100, 50, 50],
+                                            [50, 50, 100, 50, 50])))
+    done = subprocess.run([sys.executable, str(ROOT / "harness/bench/run_bench.py"), "--report",
+                           "--json", str(path)], capture_output=True, text=True, timeout=20)
+    # Python's fast rounds are not the library's: per round 1.25, 1.25, 2.5, 2.5,
+    # 2.5 (median 2.5), while the two medians (50 and 40) would say 1.25.
+    assert "ok   C=100 req/s >= 2x Python: 2.50 [1.25]" in done.stdout, done.stdout
