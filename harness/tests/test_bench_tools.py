@@ -67,21 +67,26 @@ def fake_results(python_rps, library_rps, plain_rps):
             "plain": server(plain_rps)}
 
 
+def bench_report(path):
+    """run_bench.py --report on a results.json: the table and the targets, no load."""
+    done = subprocess.run([sys.executable, str(ROOT / "harness/bench/run_bench.py"), "--report",
+                           "--json", str(path)], capture_output=True, text=True, timeout=20)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done
+
+
 def test_run_bench_judges_targets_round_by_round(tmp_path):
     # Fast rounds, then slow ones, the library 2.5x Python in each: both ways agree.
     path = tmp_path / "results.json"
     path.write_text(json.dumps(fake_results([40, 40, 20, 20, 20], [100, 100, 50, 50, 50],
                                             [100, 100, 50, 50, 50])))
-    done = subprocess.run([sys.executable, str(ROOT / "harness/bench/run_bench.py"), "--report",
-                           "--json", str(path)], capture_output=True, text=True, timeout=20)
-    assert done.returncode == 0, done.stdout + done.stderr
+    done = bench_report(path)
     assert "ok   C=100 req/s >= 2x Python: 2.50 [2.50]" in done.stdout, done.stdout
     assert "ok   C=100 req/s >= 0.95x plain C++: 1.00" in done.stdout, done.stdout
 
     path.write_text(json.dumps(fake_results([40, 40, 40, 20, 20], [50, 50, 100, 50, 50],
                                             [50, 50, 100, 50, 50])))
-    done = subprocess.run([sys.executable, str(ROOT / "harness/bench/run_bench.py"), "--report",
-                           "--json", str(path)], capture_output=True, text=True, timeout=20)
+    done = bench_report(path)
     # Python's fast rounds are not the library's: per round 1.25, 1.25, 2.5, 2.5,
     # 2.5 (median 2.5), while the two medians (50 and 40) would say 1.25.
     assert "ok   C=100 req/s >= 2x Python: 2.50 [1.25]" in done.stdout, done.stdout
