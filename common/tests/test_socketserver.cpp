@@ -402,9 +402,12 @@ TEST_F(SocketServer, ThreadsReapedAfterTenSequentialRequests) {
         ASSERT_EQ(
             stream_examine([&] { return course::connect_tcp("127.0.0.1", server.port(), 5); }),
             test_line);
-    // Python asserts len(server._threads) < 10; finished threads are joined as
-    // new requests come, so at most the last one or two can still be listed.
-    EXPECT_LE(server.thread_count(), 2u);
+    // Python's bound: len(server._threads) < 10. Finished threads are joined
+    // (or reused) as new requests come, so they never pile up to one per
+    // request. A tighter bound would race: a thread still between its close
+    // and going idle when the next client is accepted makes the tracker start
+    // another, and on a loaded machine that can happen more than once (CI saw 3).
+    EXPECT_LT(server.thread_count(), 10u);
 }
 
 TEST_F(SocketServer, SequentialRequestsReuseOneThread) {
@@ -424,9 +427,9 @@ TEST_F(SocketServer, SequentialRequestsReuseOneThread) {
     // Kernel thread ids, not std::thread::id: glibc reuses a joined thread's
     // stack and with it the pthread_t, but the kernel does not hand a tid out
     // again so soon. Without reuse every request would show a new one. A
-    // second id is allowed: the thread may be between its close and going idle
-    // when the next client is accepted.
-    EXPECT_LE(threads.size(), 2u) << "10 sequential requests ran on " << threads.size()
+    // few more are allowed: a thread may be between its close and going idle
+    // when the next client is accepted, and on a loaded machine more than once.
+    EXPECT_LE(threads.size(), 4u) << "10 sequential requests ran on " << threads.size()
                                   << " threads";
 }
 
