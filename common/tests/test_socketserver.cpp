@@ -293,14 +293,16 @@ TEST_F(SocketServer, ShutdownIsStickyAndWakesAtOnce) {
     early.shutdown();  // before serve_forever: it must return at once, not serve
     const auto start = std::chrono::steady_clock::now();
     early.serve_forever();
-    EXPECT_LT(std::chrono::steady_clock::now() - start, 100ms);
+    // 400 ms: well under Python's 0.5 s poll_interval, with room for a loaded
+    // CI machine (a sanitizer build runs these tests two at a time).
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 400ms);
 
     ss::TCPServer server("127.0.0.1", 0, ss::handler<LineEcho>());
     std::jthread serving([&] { server.serve_forever(); });
     std::this_thread::sleep_for(50ms);  // let it block in poll()
     const auto asked = std::chrono::steady_clock::now();
     server.shutdown();  // returns only once serve_forever() has returned
-    EXPECT_LT(std::chrono::steady_clock::now() - asked, 100ms) << "woken by eventfd, not a poll";
+    EXPECT_LT(std::chrono::steady_clock::now() - asked, 400ms) << "woken by eventfd, not a poll";
 }
 
 TEST_F(SocketServer, FailedConstructionsLeakNoDescriptor) {
