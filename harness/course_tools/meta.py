@@ -10,14 +10,19 @@ import ast
 import dataclasses
 import fnmatch
 import json
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10 (Ubuntu 22.04): apt-get install python3-tomli
+    import tomli as tomllib
 
 RELEASE_MANIFEST = Path(".course") / "release.json"
 
 
 def load(root: Path) -> dict:
+    """course.toml, parsed. The one place that reads it (./course, the tests, the docs)."""
     with open(root / "course.toml", "rb") as f:
         return tomllib.load(f)
 

@@ -22,7 +22,7 @@ sys.path.insert(0, str(ROOT / "harness"))
 
 from course_tools import grade, meta, regions, release, student  # noqa: E402
 
-COURSE = [sys.executable, str(ROOT / "course")]
+COURSE = ["sh", str(ROOT / "course")]  # a launcher that picks the python3
 
 
 def course(*args, cwd=ROOT, **kwargs):

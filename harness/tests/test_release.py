@@ -38,7 +38,7 @@ def course(where: Path, *args, timeout=900, **kwargs) -> subprocess.CompletedPro
     env = dict(os.environ, NO_COLOR="1", COURSE_BUILD_DIR=str(where / "build"))
     env.pop("COURSE_BIN_DIR", None)
     env.update(kwargs.pop("env", {}))
-    return subprocess.run([sys.executable, str(where / "course"), *map(str, args)], cwd=where,
+    return subprocess.run(["sh", str(where / "course"), *map(str, args)], cwd=where,
                           capture_output=True, text=True, timeout=timeout, env=env, **kwargs)
 
 

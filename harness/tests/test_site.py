@@ -30,7 +30,6 @@ import shlex
 import subprocess
 import sys
 import threading
-import tomllib
 import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +37,9 @@ from pathlib import Path
 import pytest
 
 from course_harness.chromium import Chromium
+from course_tools import build as course_build
+from course_tools import meta
+from course_tools import setup as course_setup
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
@@ -58,16 +60,14 @@ def slow(test):
 # ------------------------------------------------------------------ building
 
 def course_lessons() -> list[dict]:
-    with open(ROOT / "course.toml", "rb") as f:
-        found = tomllib.load(f).get("lesson", [])
-    return [lesson for lesson in found if (ROOT / "lessons" / lesson["folder"]).is_dir()]
+    return meta.lessons(ROOT)
 
 
 def capture_demo(number: str, bin_dir: Path) -> str | None:
     """`./course run NN` against the programs under test; None when it worked."""
     env = dict(os.environ, NO_COLOR="1", COURSE_BIN_DIR=str(bin_dir))
     try:
-        done = subprocess.run([sys.executable, str(ROOT / "course"), "run", number],
+        done = subprocess.run(["sh", str(ROOT / "course"), "run", number],
                               capture_output=True, text=True, timeout=60, env=env, cwd=ROOT)
     except subprocess.TimeoutExpired:
         return f"./course run {number} did not finish within 60 s"
@@ -505,7 +505,7 @@ def test_command_on_a_page_exists_and_its_flags_parse(command, programs):
     if program.startswith("build/bin/"):
         argv[0] = str(programs.path(program.removeprefix("build/bin/")))
     elif program == "./course":
-        argv = [sys.executable, str(ROOT / "course"), *argv[1:]]
+        argv = ["sh", str(ROOT / "course"), *argv[1:]]
         lesson_numbers = {lesson["number"] for lesson in course_lessons()}
         if len(argv) > 3 and argv[2] in ("run", "check", "test", "hint"):
             for key in argv[3:]:
@@ -572,22 +572,10 @@ def test_server_command_on_a_page_starts_and_stops(command, programs, server, tm
     assert started.alive(), f"{command}\n{started.explain()}"
 
 
-def load_course_cli():
-    """The ./course script as a module (it has no .py suffix)."""
-    import importlib.machinery
-    import importlib.util
-    loader = importlib.machinery.SourceFileLoader("course_cli", str(ROOT / "course"))
-    spec = importlib.util.spec_from_loader("course_cli", loader)
-    cli = importlib.util.module_from_spec(spec)
-    loader.exec_module(cli)
-    return cli
-
-
 def test_setup_page_lists_every_package_course_setup_installs():
-    cli = load_course_cli()
     text = (DOCS / "setup.md").read_text(encoding="utf-8")
     missing = {group: [p for p in packages if not re.search(rf"[`\s]{re.escape(p)}[`\s]", text)]
-               for group, packages in cli.PACKAGES.items()}
+               for group, packages in course_setup.PACKAGES.items()}
     missing = {g: p for g, p in missing.items() if p}
     assert not missing, f"docs/setup.md does not mention these packages of ./course: {missing}"
 
@@ -595,16 +583,15 @@ def test_setup_page_lists_every_package_course_setup_installs():
 def test_a_configure_that_failed_is_run_again(tmp_path):
     # A student who ran cmake before ./course setup has a CMakeCache.txt and no
     # build.ninja: ./course build must configure again, not call ninja on nothing.
-    cli = load_course_cli()
     (tmp_path / "CMakeCache.txt").write_text("CMAKE_GENERATOR:INTERNAL=Ninja\n")
-    assert not cli.configured(tmp_path)
+    assert not course_build.configured(tmp_path)
     assert not (tmp_path / "CMakeCache.txt").exists(), "the half-made cache must go"
     (tmp_path / "build.ninja").write_text("")
-    assert cli.configured(tmp_path)
+    assert course_build.configured(tmp_path)
 
 
 def test_course_list_runs():
-    done = subprocess.run([sys.executable, str(ROOT / "course"), "list"], capture_output=True,
+    done = subprocess.run(["sh", str(ROOT / "course"), "list"], capture_output=True,
                           text=True, timeout=30, cwd=ROOT, env=dict(os.environ, NO_COLOR="1"))
     assert done.returncode == 0, done.stdout + done.stderr
     for lesson in course_lessons():

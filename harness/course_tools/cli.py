@@ -1,0 +1,121 @@
+"""./course: the command line (argparse and dispatch only). The work is done by
+setup, build, testrun, show, docs and fuzz, and the exercise commands by
+exercise_commands; they raise CourseError, which main() prints as `error: ...`
+and turns into the exit status."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import select
+import sys
+
+from .build import PRESETS, build
+from .console import CourseError, error
+from .docs import docs
+from .exercise_commands import EXERCISE_COMMANDS, add_exercise_commands
+from .fuzz import fuzz
+from .project import ROOT, find_lesson, metadata
+from .setup import setup
+from .show import capture, run_lesson
+from .testrun import list_lessons, run_tests
+
+
+def make_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="./course",
+                                     description="The student's door to socket-lessons.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.add_parser("setup", help="install what the course needs (apt, when root or sudo)") \
+        .add_argument("--ci", action="store_true", help="also the CI-only tools")
+    sub.add_parser("build", help="build every program into build/bin") \
+        .add_argument("--preset", default="default", choices=PRESETS)
+    p = sub.add_parser("test", help="build, run the tests, print a pass/fail table per lesson")
+    p.add_argument("lessons", nargs="*", help="lesson numbers (default: all)")
+    p.add_argument("--preset", default="default", choices=PRESETS)
+    sub.add_parser("check", help="run one lesson's public tests").add_argument("lesson")
+    add_exercise_commands(sub)
+    sub.add_parser("list", help="the lessons and how their tests went last time")
+    sub.add_parser("run", help="show a lesson: start its server, run its client").add_argument(
+        "lesson")
+    sub.add_parser("demo", help="build, then an echo server and a client talking to it")
+    p = sub.add_parser("capture", help="record a lesson's demo with tshark into a pcap file")
+    p.add_argument("lesson")
+    p.add_argument("--output", help="where to write the pcap (default: build/captures/)")
+    sub.add_parser("fuzz", help="run every libFuzzer target for a bounded time (clang)") \
+        .add_argument("--seconds", type=int, default=30)
+    sub.add_parser("docs", help="build the course site into site/ (--serve: preview it)") \
+        .add_argument("--serve", action="store_true")
+    return parser
+
+
+def check(lesson: str) -> int:
+    from . import student
+    status = run_tests([lesson], public_only=True)
+    print(student.hidden_note(ROOT, find_lesson(lesson)))
+    return status
+
+
+def dispatch(args, the_parser: argparse.ArgumentParser) -> int:
+    if args.command == "setup":
+        setup(["build", "test", "ci"] if args.ci else None)
+        return 0
+    if args.command == "build":
+        build(args.preset)
+        return 0
+    if args.command == "test":
+        return run_tests(args.lessons, args.preset)
+    if args.command == "check":
+        return check(args.lesson)
+    if args.command in EXERCISE_COMMANDS:
+        return EXERCISE_COMMANDS[args.command](args)
+    if args.command == "list":
+        return list_lessons()
+    if args.command == "run":
+        return run_lesson(args.lesson)
+    if args.command == "capture":
+        return capture(args.lesson, args.output)
+    if args.command == "demo":
+        setup()
+        return run_lesson(metadata()["course"]["demo_lesson"])
+    if args.command == "fuzz":
+        return fuzz(args.seconds)
+    if args.command == "docs":
+        return docs(args.serve)
+    the_parser.print_help()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        the_parser = make_parser()
+        args = the_parser.parse_args(sys.argv[1:] if argv is None else argv)
+        status = dispatch(args, the_parser)
+        sys.stdout.flush()  # a closed pipe shows here rather than at exit
+        return status
+    except CourseError as failure:
+        error(failure.message)
+        return failure.status
+    except SystemExit:  # argparse after --help or a usage error
+        try:
+            sys.stdout.flush()
+        except BrokenPipeError:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise
+    except BrokenPipeError:
+        if not stdout_closed():
+            raise  # another pipe (a program's stdin): a real error
+        # `./course list | head -3`: the reader has gone. Nothing more can be
+        # shown; send what is still buffered nowhere so that Python's exit does
+        # not complain about it.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+
+
+def stdout_closed() -> bool:
+    """True when stdout is a pipe whose reader has gone (poll says POLLERR)."""
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(events & select.POLLERR for _, events in poller.poll(0))
+    except (AttributeError, OSError, ValueError):
+        return True  # no poll() or no real stdout: assume the pipe is what broke

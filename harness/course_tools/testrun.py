@@ -1,0 +1,132 @@
+"""./course test and check: build, run ctest (common/) and pytest (the lessons),
+print one pass/fail line per lesson, remember the results for ./course list."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+from pathlib import Path
+
+from . import meta
+from .build import build
+from .console import paint, say, tty
+from .project import ROOT, STATE, find_lesson, lessons
+from .setup import setup, test_python
+
+
+def run_tests(keys: list[str], preset: str = "default", unit: bool = True,
+              public_only: bool = False) -> int:
+    targets = [t for k in keys for t in meta.lesson_targets(find_lesson(k))] \
+        if public_only else None
+    build_dir = build(preset, targets=targets)
+    setup(["test"], quiet=True)
+    python = test_python()
+    selected = [find_lesson(k) for k in keys] if keys else lessons()
+    started = time.monotonic()
+    results: list[dict] = []
+
+    if unit and not keys:
+        say("unit tests (common/)")
+        unit_report = build_dir / "unit-report.xml"
+        subprocess.run(["ctest", "--test-dir", str(build_dir), "-L", "unit", "-j",
+                        str(os.cpu_count() or 2), "--output-on-failure", "--output-junit",
+                        str(unit_report)], stdout=subprocess.DEVNULL if tty() else None)
+        results += read_junit(unit_report)
+
+    say("lesson tests")
+    report = build_dir / "pytest-report.json"
+    report.unlink(missing_ok=True)
+    paths = [str(ROOT / "lessons" / lesson["folder"]) for lesson in selected]
+    if not keys:
+        paths += [str(p) for p in (ROOT / "harness" / "tests",) if p.is_dir()]
+    workers = ["-n", "auto"] if len(selected) > 1 else []
+    env = dict(os.environ, COURSE_BIN_DIR=str(build_dir / "bin"))
+    if preset in ("asan", "tsan"):
+        env["COURSE_SANITIZER"] = preset
+    subprocess.run([python, "-m", "pytest", *workers, "-q", "--course-report", str(report),
+                    # slow tests (the release check, a browser) have their own CI step
+                    "-m", "not slow and not hidden" if public_only else "not slow",
+                    *paths], cwd=ROOT, env=env)
+    if report.exists():
+        from . import student
+        results += json.loads(report.read_text())
+        student.record(ROOT, results)  # per-exercise progress for ./course list
+    else:
+        results.append({"lesson": "pytest", "outcome": "error", "duration": 0,
+                        "nodeid": "pytest", "message": "pytest did not run"})
+    return print_table(results, selected, time.monotonic() - started)
+
+
+def read_junit(path: Path) -> list[dict]:
+    if not path.exists():
+        return [{"lesson": "common", "outcome": "error", "nodeid": "ctest", "duration": 0,
+                 "message": "ctest wrote no report"}]
+    import xml.etree.ElementTree as ET
+    results = []
+    for case in ET.parse(path).getroot().iter("testcase"):
+        outcome = case.get("status", "run")
+        failed = case.find("failure") is not None or outcome == "fail"
+        results.append({"lesson": "common", "nodeid": case.get("name"),
+                        "outcome": "failed" if failed else "passed",
+                        "duration": float(case.get("time", 0))})
+    return results
+
+
+def print_table(results: list[dict], selected: list[dict], elapsed: float) -> int:
+    titles = {lesson["number"]: lesson["title"] for lesson in lessons()}
+    titles["common"] = "common/ library (unit tests)"
+    order = ["common"] + [lesson["number"] for lesson in selected]
+    rows = {}
+    for r in results:
+        row = rows.setdefault(r["lesson"], {"passed": 0, "failed": 0, "skipped": 0, "time": 0.0})
+        key = "passed" if r["outcome"] == "passed" else \
+            "skipped" if r["outcome"] == "skipped" else "failed"
+        row[key] += 1
+        row["time"] += r.get("duration", 0.0)
+    print()
+    print(f"{'lesson':<44} {'passed':>6} {'failed':>6} {'skipped':>7}  result")
+    for key in order + sorted(set(rows) - set(order)):
+        if key not in rows:
+            if key != "common":
+                print(f"{key + ' ' + titles.get(key, ''):<44} {'-':>6} {'-':>6} {'-':>7}  "
+                      + paint("NO TESTS", "red"))
+            continue
+        row = rows[key]
+        ok = row["failed"] == 0 and row["passed"] > 0
+        label = (key + " " + titles.get(key, "")) if key != "common" else titles[key]
+        print(f"{label[:44]:<44} {row['passed']:>6} {row['failed']:>6} {row['skipped']:>7}  "
+              + paint("PASS" if ok else "FAIL", "green" if ok else "red"))
+    passed = sum(r["passed"] for r in rows.values())
+    failed = sum(r["failed"] for r in rows.values())
+    skipped = sum(r["skipped"] for r in rows.values())
+    missing = [k for k in order if k not in rows and k != "common"]
+    remember(rows)
+    for r in results:
+        if r["outcome"] not in ("passed", "skipped"):
+            print(paint(f"  failed: {r['nodeid']}", "red"))
+    print(f"\n(took {elapsed:.1f} s)")
+    print(f"course: {passed} passed, {failed} failed" + (f", {skipped} skipped" if skipped else ""))
+    return 1 if failed or missing or passed == 0 else 0
+
+
+def remember(rows: dict) -> None:
+    state = json.loads(STATE.read_text()) if STATE.exists() else {}
+    for key, row in rows.items():
+        state[key] = "pass" if row["failed"] == 0 and row["passed"] > 0 else "fail"
+    STATE.write_text(json.dumps(state, indent=1))
+
+
+def list_lessons() -> int:
+    """./course list: every lesson, how its tests went last time, its exercises."""
+    from . import student
+    state = json.loads(STATE.read_text()) if STATE.exists() else {}
+    for lesson in lessons():
+        status = state.get(lesson["number"], "not run")
+        color = {"pass": "green", "fail": "red"}.get(status, "dim")
+        print(f"{lesson['number']}  {lesson['title']:<50} {paint(status, color)}")
+        print(paint(f"      programs: {', '.join(lesson.get('programs', []))}", "dim"))
+        for line in student.exercise_lines(ROOT, lesson, paint):
+            print(line)
+    return 0
