@@ -27,6 +27,30 @@ def pytest_configure(config):
     path = config.getoption("course_report")
     if path and not hasattr(config, "workerinput"):  # with xdist only the controller writes
         config.pluginmanager.register(Report(Path(path)), "course-report")
+    base = os.environ.get("COURSE_SANDBOX_UID_BASE")
+    if base:  # graded as root: the submission's programs run as this worker's own uid
+        from course_tools.sandbox import worker_uid
+        worker = getattr(config, "workerinput", {}).get("workerid")
+        os.environ["COURSE_SANDBOX_UID"] = str(worker_uid(int(base), worker))
+        os.umask(0)  # what a test creates for a program, that program may write
+
+
+@pytest.fixture(autouse=True)
+def _sandboxed(request):
+    """Under the grader's sandbox: the test's tmp_path belongs to the sandbox user,
+    and every process of that user is killed when the test ends."""
+    uid = os.environ.get("COURSE_SANDBOX_UID")
+    if not uid:
+        yield
+        return
+    from course_tools.sandbox import kill_all
+    if "tmp_path" in request.fixturenames:
+        tmp = request.getfixturevalue("tmp_path")
+        os.chown(tmp, int(uid), int(uid))
+        for folder in list(tmp.parents)[:3]:  # pytest makes them 0700: let the user through
+            os.chmod(folder, os.stat(folder).st_mode | 0o111)
+    yield
+    kill_all(int(uid))
 
 
 def lesson_of(nodeid: str) -> str:
@@ -108,7 +132,9 @@ class Report:
             entry["message"] = str(report.longrepr)[-4000:]
         elif report.skipped and entry["outcome"] == "passed":
             entry["outcome"] = "skipped"
-            entry["message"] = str(report.longrepr)[-1000:]
+            reason = report.longrepr[2] if isinstance(report.longrepr, tuple) \
+                else str(report.longrepr)
+            entry["message"] = reason.removeprefix("Skipped: ")[-1000:]
 
     def pytest_sessionfinish(self, session):
         self.path.write_text(json.dumps(list(self.tests.values()), indent=1))

@@ -1,5 +1,5 @@
-"""./course hint, watch, reset, grade and release: thin handlers over
-student.py, grade.py and release.py (argparse in, their results printed).
+"""./course hint, watch, reset and release: thin handlers over
+student.py and release.py (grade and autograder: grading_commands.py) (argparse in, their results printed).
 Kept apart from the rest of the CLI so that grading can change on its own."""
 
 from __future__ import annotations
@@ -7,7 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from .console import CourseError, paint, say
-from .project import BUILD, ROOT, lessons
+from .grading_commands import GRADING_COMMANDS, add_grading_commands
+from .project import BUILD, ROOT
 from .setup import setup, test_python
 
 
@@ -19,18 +20,7 @@ def add_exercise_commands(sub) -> None:
     p.add_argument("--interval", type=float, default=1.0, help="poll period in seconds")
     sub.add_parser("reset", help="put an exercise's starter code back (student release)") \
         .add_argument("exercise", metavar="LESSON.EXERCISE")
-    p = sub.add_parser("grade", help="build, run the tests, print a score table (points)")
-    p.add_argument("lessons", nargs="*", help="lesson numbers (default: all)")
-    p.add_argument("--hidden", action="store_true", help="also the hidden tests (instructor)")
-    p.add_argument("--json", metavar="FILE", help="write the scores as JSON")
-    p.add_argument("--junit", metavar="FILE", help="write JUnit XML")
-    p.add_argument("--classroom", nargs="?", const=True, metavar="FILE",
-                   help="GitHub Classroom's result: to $GITHUB_OUTPUT (and FILE, as JSON)")
-    p.add_argument("--submissions", metavar="DIR", type=Path,
-                   help="grade every student folder in DIR (one CSV and one JSON)")
-    p.add_argument("--csv", metavar="FILE", default="grades.csv",
-                   help="with --submissions: the class CSV (default grades.csv)")
-    p.add_argument("--timeout", type=float, default=1800, help="seconds per submission")
+    add_grading_commands(sub)
     p = sub.add_parser("release", help="write the student version (instructor)")
     p.add_argument("--out", required=True, type=Path, metavar="DIR")
     p.add_argument("--lessons", nargs="+", metavar="NN", help="only these lessons")
@@ -67,29 +57,6 @@ def reset_command(args) -> int:
     return 0
 
 
-def grade_command(args) -> int:
-    from . import grade, student
-    setup(["build", "test"], quiet=True)
-    if args.submissions:
-        say(f"grading every folder in {args.submissions}")
-        rows = grade.grade_submissions(ROOT, args.submissions, Path(args.csv),
-                                       Path(args.json or "grades.json"), args.lessons,
-                                       True, args.timeout, test_python())
-        say(f"{len(rows)} submissions: {args.csv}, {args.json or 'grades.json'}")
-        return 0
-    try:
-        result = grade.grade(ROOT, args.lessons, BUILD, test_python(), args.hidden)
-    except KeyError as error:
-        raise CourseError(str(error.args[0]), 2)
-    grade.print_table(result, paint)
-    grade.save_outputs(result, args.json, args.junit, args.classroom)
-    student.record(ROOT, [{"nodeid": f"lessons/{lesson['folder']}/{x['name']}",
-                           "outcome": "passed" if x["status"] == "pass" else "failed"}
-                          for x in result["tests"] if x["status"] != "not run"
-                          for lesson in lessons() if lesson["number"] == x["lesson"]])
-    return 0 if result["failed"] == 0 and result["passed"] > 0 else 1
-
-
 def release_command(args) -> int:
     from . import release
     try:
@@ -107,4 +74,4 @@ def release_command(args) -> int:
 
 
 EXERCISE_COMMANDS = {"hint": hint_command, "watch": watch_command, "reset": reset_command,
-                     "grade": grade_command, "release": release_command}
+                     "release": release_command, **GRADING_COMMANDS}

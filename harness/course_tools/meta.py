@@ -82,6 +82,8 @@ class TestFn:
     hidden: bool
     points: float = 0.0
     line: int = 0
+    rule: str = ""    # the first line of its docstring: what a hidden test's failure may say
+    regression: bool = False  # the untouched starter passes it: a check, worth 0 points
 
     @property
     def name(self) -> str:
@@ -182,12 +184,18 @@ def _make_plan(root: Path, meta: dict | None) -> list[TestFn]:
                 key = f"{rel}::{name}"
                 owner = next((ex["id"] for ex in exercises(lesson)
                               if matches(key, ex.get("tests", []) + ex.get("hidden", []))), "")
+                doc = (ast.get_docstring(node) or "").strip().splitlines()
+                regression = any(matches(key, ex.get("regression", []))
+                                 for ex in exercises(lesson) if ex["id"] == owner)
                 found.append(TestFn(lesson["number"], key, owner,
-                                    hidden or matches(key, hidden_patterns), line=node.lineno))
+                                    hidden or matches(key, hidden_patterns), line=node.lineno,
+                                    rule=doc[0] if doc else "", regression=regression))
         groups: dict[str, list[TestFn]] = {}
         for t in found:
             groups.setdefault(t.exercise, []).append(t)
-        budgets = {"": lesson.get("points", len(groups.get("", [])))}
+        # The lesson's own tests check programs the student does not change: by
+        # default they still run (the build is sound) but earn nothing.
+        budgets = {"": lesson.get("points", 0)}
         fixed_by = {"": lesson.get("test_points", {})}
         for ex in exercises(lesson):
             budgets[ex["id"]] = ex.get("points", 0)
@@ -195,12 +203,24 @@ def _make_plan(root: Path, meta: dict | None) -> list[TestFn]:
         for owner, group in groups.items():
             fixed = {t.key: float(p) for t in group for pat, p in fixed_by.get(owner, {}).items()
                      if matches(t.key, [pat])}
+            fixed.update({t.key: 0.0 for t in group if t.regression})
             rest = [t for t in group if t.key not in fixed]
-            share = max(budgets.get(owner, 0) - sum(fixed.values()), 0) / len(rest) if rest else 0
+            shares = share_out(max(budgets.get(owner, 0) - sum(fixed.values()), 0), len(rest))
             for t in group:
-                t.points = round(fixed.get(t.key, share), 4)
+                t.points = fixed[t.key] if t.key in fixed else shares.pop(0)
         tests += found
     return tests
+
+
+def share_out(budget: float, count: int) -> list[float]:
+    """`budget` points shared by `count` tests: in whole points when the budget is
+    whole (8 among 3: 3, 3, 2), so every platform shows the same numbers."""
+    if count == 0:
+        return []
+    if float(budget).is_integer():
+        base, spare = divmod(int(budget), count)
+        return [float(base + (i < spare)) for i in range(count)]
+    return [round(budget / count, 4)] * count
 
 
 def problems(root: Path) -> list[str]:

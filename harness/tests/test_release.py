@@ -1,8 +1,9 @@
 """The course's honesty check, end to end (like `rustlings dev check --require-solutions`):
 
   * `./course release` into a temporary folder builds under -Werror;
-  * graded there by `./course grade`, the starter code scores 0 < score < max and
-    every exercise has at least one failing public test (the tests can fail);
+  * graded there by `./course grade`, the untouched starter code scores exactly 0
+    (no points for doing nothing) and every exercise has at least one failing
+    public test (the tests can fail);
   * putting one exercise's solution regions back makes that exercise's tests pass
     (and leaves the others failing); all of them back scores the maximum;
   * watch, reset and `grade --submissions` work on it.
@@ -71,12 +72,11 @@ def student(tmp_path_factory) -> dict:
     out = tmp_path_factory.mktemp("release") / "student"
     done = course(ROOT, "release", "--out", out, "--lessons", *LESSONS, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
-    github_output = out.parent / "github-output"
     done = course(out, "grade", "--json", out / "starter.json", "--junit", out / "starter.xml",
-                  "--classroom", out / "classroom.json", env={"GITHUB_OUTPUT": str(github_output)})
+                  "--format", "gradescope", "--out", out / "gradescope.json")
     assert (out / "starter.json").exists(), done.stdout[-4000:] + done.stderr[-4000:]
     return {"dir": out, "starter": json.loads((out / "starter.json").read_text()),
-            "output": done.stdout, "status": done.returncode, "github_output": github_output}
+            "output": done.stdout, "status": done.returncode}
 
 
 def test_release_builds_cleanly_under_werror(student):
@@ -88,9 +88,13 @@ def test_release_builds_cleanly_under_werror(student):
         student["output"][-4000:]
 
 
-def test_starter_code_scores_more_than_zero_and_less_than_the_maximum(student):
+def test_the_untouched_starter_code_scores_zero(student):
+    """The honesty check: points only for the student's own work. A test the
+    starter passes is a regression check (course.toml `regression`), worth 0."""
     result = student["starter"]
-    assert 0 < result["score"] < result["max_score"], student["output"][-3000:]
+    earning = [f"{t['name']} ({t['score']:g} points)" for t in result["tests"] if t["score"] > 0]
+    assert result["score"] == 0 < result["max_score"], \
+        "the untouched starter earns points from: " + ", ".join(earning)
     assert student["status"] == 1  # failing tests: ./course grade says so with its status
     assert result["hidden_not_run"] > 0 and "hidden tests not run" in student["output"]
 
@@ -111,12 +115,13 @@ def test_failures_explain_themselves_and_reveal_no_solution(student):
             assert not [s for s in secret if s in t["message"]], t["message"]
 
 
-def test_classroom_result_matches_the_score_table(student):
-    data = json.loads((student["dir"] / "classroom.json").read_text())
-    assert data["version"] == 1 and data["status"] in ("fail", "error")
-    assert data["max_score"] == student["starter"]["max_score"]
-    assert sum(t["score"] for t in data["tests"]) == pytest.approx(student["starter"]["score"])
-    assert student["github_output"].read_text().startswith("result=")
+def test_platform_result_matches_the_score_table(student):
+    from course_tools import formats
+    data = json.loads((student["dir"] / "gradescope.json").read_text())
+    assert formats.validate("gradescope", data) == []
+    assert data["score"] == pytest.approx(student["starter"]["score"])
+    assert sum(t["max_score"] for t in data["tests"]) == \
+        pytest.approx(student["starter"]["max_score"])
     assert f"score: {student['starter']['score']:g} / {student['starter']['max_score']:g}" \
         in student["output"]
 
@@ -177,9 +182,10 @@ def test_grade_submissions_writes_one_csv_and_one_json(student, tmp_path):
             if (source / rel).exists():
                 shutil.copy(source / rel, target)
     (subs / "ada" / "lessons" / "tamper").mkdir(parents=True)  # ignored: not an exercise file
-    csv_path, json_path = tmp_path / "grades.csv", tmp_path / "grades.json"
-    done = course(ROOT, "grade", *LESSONS, "--submissions", subs, "--csv", csv_path, "--json",
-                  json_path, "--timeout", 1200, timeout=1500,
+    out_dir = tmp_path / "grades"
+    csv_path, json_path = out_dir / "grades.csv", out_dir / "grades.json"
+    done = course(ROOT, "grade", *LESSONS, "--submissions", subs, "--out-dir", out_dir,
+                  "--timeout", 1200, timeout=1500,
                   env={"COURSE_BUILD_DIR": str(tmp_path / "unused")})
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     import csv
@@ -188,7 +194,7 @@ def test_grade_submissions_writes_one_csv_and_one_json(student, tmp_path):
     assert set(rows) == set(reports) == {"ada", "bob"}
     assert rows["bob"]["status"] == "graded" and \
         float(rows["bob"]["score"]) == float(rows["bob"]["max_score"]) > 0, done.stdout
-    assert 0 < float(rows["ada"]["score"]) < float(rows["ada"]["max_score"])
+    assert float(rows["ada"]["score"]) == 0 < float(rows["ada"]["max_score"])
     assert reports["bob"]["hidden_run"] and reports["bob"]["hidden_not_run"] == 0
     for _, ex in meta.all_exercises(ROOT):
         assert ex["id"] in rows["ada"]
