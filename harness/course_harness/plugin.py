@@ -31,8 +31,24 @@ def pytest_configure(config):
     if base:  # graded as root: the submission's programs run as this worker's own uid
         from course_tools.sandbox import worker_uid
         worker = getattr(config, "workerinput", {}).get("workerid")
-        os.environ["COURSE_SANDBOX_UID"] = str(worker_uid(int(base), worker))
+        uid = worker_uid(int(base), worker)
+        os.environ["COURSE_SANDBOX_UID"] = str(uid)
         os.umask(0)  # what a test creates for a program, that program may write
+        _hand_temporary_folders_to(uid)
+
+
+def _hand_temporary_folders_to(uid: int) -> None:
+    """tempfile.mkdtemp makes 0700 folders (lesson 18's short socket paths use it):
+    under the sandbox they belong to the user the programs run as."""
+    import tempfile
+    make = tempfile.mkdtemp
+
+    def mkdtemp(*args, **kwargs):
+        path = make(*args, **kwargs)
+        os.chown(path, uid, uid)
+        return path
+
+    tempfile.mkdtemp = mkdtemp
 
 
 @pytest.fixture(autouse=True)

@@ -48,12 +48,6 @@ def executable(path: Path, text: str) -> None:
     path.chmod(0o755)
 
 
-def apt_line(indent: str = "") -> str:
-    return (f"{indent}apt-get update -q\n"
-            f"{indent}apt-get install -y -q --no-install-recommends \\\n"
-            f"{indent}  {' '.join(GRADER_PACKAGES)}\n")
-
-
 # ---------------------------------------------------------------- Gradescope
 
 GRADESCOPE_SETUP = """#!/usr/bin/env bash
@@ -63,8 +57,14 @@ GRADESCOPE_SETUP = """#!/usr/bin/env bash
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 AG=${AUTOGRADER_ROOT:-/autograder}
-if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-%s
+missing=""
+for package in %s; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" ||
+    missing="$missing $package"
+done
+if [ -n "$missing" ]; then
+  apt-get update -q
+  apt-get install -y -q --no-install-recommends $missing
 fi
 /usr/bin/python3 "$AG/source/%s" --platform gradescope --course "$AG/source/course" \\
   --work "$AG/course-work" --prepare
@@ -84,7 +84,7 @@ exec /usr/bin/python3 "$AG/source/%s" --platform gradescope --course "$AG/source
 
 def gradescope(root: Path, out: Path) -> list[Path]:
     copy_course(root, out)
-    executable(out / "setup.sh", GRADESCOPE_SETUP % (apt_line("  ").rstrip(), ENTRY))
+    executable(out / "setup.sh", GRADESCOPE_SETUP % (" ".join(GRADER_PACKAGES), ENTRY))
     executable(out / "run_autograder", GRADESCOPE_RUN % ENTRY)
     archive = out / "autograder.zip"
     archive.unlink(missing_ok=True)

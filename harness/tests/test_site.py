@@ -403,17 +403,23 @@ class Command:
 
 
 def shell_lines(text: str):
-    """Lines of ```bash / ```sh / ```shell blocks (indented ones too), continuations joined."""
-    inside = False
+    """Lines of ```bash / ```sh / ```shell blocks (indented ones too), continuations
+    joined; of ```console blocks, the `$ ` lines (the rest is their output)."""
+    inside = console = False
     pending = ""
     for line in text.splitlines():
         stripped = line.strip()
         if stripped.startswith("```"):
             inside = not inside and re.match(r"```\s*(bash|sh|shell|console)\b", stripped) \
                 is not None
+            console = inside and "console" in stripped
             continue
         if not inside:
             continue
+        if console and not pending:
+            if not stripped.startswith("$ "):
+                continue
+            stripped = stripped[2:]
         if stripped.endswith("\\"):
             pending += stripped[:-1] + " "
             continue
