@@ -255,3 +255,54 @@ def test_junit_marks_not_gradable_as_skipped(result):
     suites = ET.fromstring(formats.to_junit(result))
     assert len(suites.findall(".//skipped")) == 1
     assert len(suites.findall(".//failure")) == 3
+
+
+# ------------------------------------------------------------------ the bundles' shape
+
+def test_gradescope_zip_has_its_two_scripts_at_the_root(tmp_path):
+    import zipfile
+    from course_tools import bundles
+    bundles.make_bundle(ROOT, "gradescope", tmp_path / "gs")
+    hidden = next(t for t in meta.plan(ROOT) if t.hidden)
+    folder = next(lesson["folder"] for lesson in meta.lessons(ROOT)
+                  if lesson["number"] == hidden.lesson)
+    with zipfile.ZipFile(tmp_path / "gs" / "autograder.zip") as z:
+        names = set(z.namelist())
+        modes = {i.filename: i.external_attr >> 16 for i in z.infolist()}
+        test_file = z.read(f"course/lessons/{folder}/{hidden.key.split('::')[0]}").decode()
+    assert {"setup.sh", "run_autograder", "course/course.toml"} <= names
+    assert modes["run_autograder"] & 0o111 and modes["setup.sh"] & 0o111
+    assert f"def {hidden.name}" in test_file  # the hidden tests travel with the grader
+    run_script = (tmp_path / "gs" / "run_autograder").read_text()
+    assert '--submission "$AG/submission"' in run_script
+    assert '"$AG/results/results.json"' in run_script
+
+
+def test_classroom50_bundle_has_its_entry_and_stays_under_the_limit(tmp_path):
+    from course_tools import bundles
+    bundles.make_bundle(ROOT, "classroom50", tmp_path / "c50")
+    entry = (tmp_path / "c50" / "autograder.py").read_text()
+    assert "CLASSROOM50_BUNDLE_DIR" in entry and '"result.json"' in entry
+    compile(entry, "autograder.py", "exec")
+    assert bundles.size_of(tmp_path / "c50") < 3 * bundles.CLASSROOM50_LIMIT
+
+
+def test_prairielearn_bundle_has_one_externally_graded_question_per_exercise(tmp_path):
+    from course_tools import bundles
+    bundles.make_bundle(ROOT, "prairielearn", tmp_path / "pl")
+    infos = sorted((tmp_path / "pl" / "questions").rglob("info.json"))
+    assert len(infos) == len(meta.all_exercises(ROOT))
+    uuids = set()
+    for path in infos:
+        info = json.loads(path.read_text())
+        options = info["externalGradingOptions"]
+        assert info["gradingMethod"] == "External" and options["enabled"] is True
+        assert options["timeout"] <= 600 and options["serverFilesCourse"] == ["socket_lessons/"]
+        assert options["entrypoint"] == "/grade/serverFilesCourse/socket_lessons/run.sh"
+        assert (path.parent / "tests" / "exercise").read_text().strip() in \
+            {ex["id"] for _, ex in meta.all_exercises(ROOT)}
+        uuids.add(info["uuid"])
+    assert len(uuids) == len(infos)
+    run_sh = tmp_path / "pl" / "serverFilesCourse" / "socket_lessons" / "run.sh"
+    assert os.access(run_sh, os.X_OK) and "/grade/results/results.json" in run_sh.read_text()
+    assert (tmp_path / "pl" / "image" / "Dockerfile").read_text().startswith("# The image")
