@@ -6,6 +6,7 @@ from __future__ import annotations
 import socket
 import struct
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 
@@ -15,6 +16,44 @@ def free_port(kind: int = socket.SOCK_STREAM, host: str = "127.0.0.1") -> int:
     with socket.socket(family, kind) as s:
         s.bind((host, 0))
         return s.getsockname()[1]
+
+
+@contextmanager
+def refused_port(host: str = "127.0.0.1"):
+    """A TCP port where every connect() is refused at once, for as long as the
+    `with` lasts: a socket is bound to it but never listens, so the kernel answers
+    each SYN with a reset (ECONNREFUSED). Bound, the port cannot be taken by
+    another program meanwhile (free_port's port can)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as bound:
+        bound.bind((host, 0))
+        yield bound.getsockname()[1]
+
+
+@contextmanager
+def silent_port(host: str = "127.0.0.1", free_places: int = 0):
+    """A TCP port where connect() gets no answer at all, for as long as the `with`
+    lasts: no SYN-ACK, no reset, so a connect() waits until its own timeout (a
+    blocking one for minutes). It listens with backlog 0 and never accepts: its
+    accept queue has one place, and once that is taken the kernel drops every new
+    SYN. free_places=0 takes the place here, with a connect that has completed
+    before the port is handed out; free_places=1 leaves it to the program under
+    test (its first connect works, every later one waits)."""
+    if free_places not in (0, 1):
+        raise ValueError("a backlog-0 listener has exactly one place")
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as listener:
+        listener.bind((host, 0))
+        listener.listen(0)
+        port = listener.getsockname()[1]
+        held = []
+        try:
+            if free_places == 0:
+                held.append(socket.create_connection((host, port), timeout=5))  # in the queue now
+            yield port
+        finally:
+            for sock in held:
+                sock.close()
 
 
 def tcp_connect(port: int, host: str = "127.0.0.1", timeout: float = 5) -> socket.socket:

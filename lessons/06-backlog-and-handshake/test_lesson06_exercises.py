@@ -5,7 +5,8 @@ import time
 
 import pytest
 
-from course_harness import free_port
+from course_harness.peers import refused_port, silent_port
+from course_harness.process import describe_status
 
 
 class Listener:
@@ -63,9 +64,41 @@ def test_hundred_clients_closes_each_connection(run, listener):
         f"it accepted {accepted}")
 
 
+def check_failures_counted(result, situation: str, count: int, connected: int) -> None:
+    expected = [f"connected {connected} of {count}"]
+    if result.lines == expected and result.returncode == 1:
+        return
+    why = ""
+    if not result.lines and result.stderr.startswith("error: "):
+        why = ("\nthe first failed connect ended the program: catch the std::system_error "
+               "inside the loop, remember e.what() in last_error, and go on with the next one")
+    pytest.fail(
+        f"ran hundred_clients --count {count} against {situation}\n"
+        f"expected stdout {expected} and exit status 1 (not all {count} worked)\n"
+        f"got stdout {result.lines} and {describe_status(result.returncode)}{why}\n"
+        f"{result.explain()}", pytrace=False)
+
+
+def test_hundred_clients_counts_failed_connections_and_goes_on(run):
+    """A failed connect is counted out, the loop goes on, and the exit status is 1."""
+    with refused_port() as port:
+        result = run("hundred_clients", "--port", port, "--count", 3)
+    check_failures_counted(result, f"port {port}, where every connect is refused", 3, 0)
+    with silent_port(free_places=1) as port:
+        result = run("hundred_clients", "--port", port, "--count", 3, "--timeout", "0.2")
+    check_failures_counted(result, f"port {port}, which takes one connection and then never "
+                                   f"answers again (each later connect times out: --timeout "
+                                   f"0.2)", 3, 1)
+
+
 @pytest.mark.hidden
-def test_hundred_clients_reports_refused_connections(run):
-    result = run("hundred_clients", "--port", free_port(), "--count", 3)
-    assert result.lines == ["connected 0 of 3"] and result.returncode == 1, (
-        f"ran hundred_clients --count 3 against a port nobody listens on\n"
-        f"expected 'connected 0 of 3' and exit status 1\n{result.explain()}")
+def test_hundred_clients_counts_other_failed_connections(run):
+    """A failed connect is counted out, the loop goes on, and the exit status is 1
+    (other counts)."""
+    with silent_port(free_places=1) as port:
+        result = run("hundred_clients", "--port", port, "--count", 2, "--timeout", "0.3")
+    check_failures_counted(result, f"port {port}, which takes one connection and then never "
+                                   f"answers again (--timeout 0.3)", 2, 1)
+    with refused_port() as port:
+        result = run("hundred_clients", "--port", port, "--count", 7)
+    check_failures_counted(result, f"port {port}, where every connect is refused", 7, 0)
