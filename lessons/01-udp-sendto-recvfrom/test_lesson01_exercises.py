@@ -8,6 +8,7 @@ import socket
 import pytest
 
 from course_harness import udp_socket
+from course_harness.process import describe_status
 
 
 def ask(sock: socket.socket, address, payload: bytes, wait: float = 2.0) -> bytes | None:
@@ -22,6 +23,44 @@ def ask(sock: socket.socket, address, payload: bytes, wait: float = 2.0) -> byte
 
 # ------------------------------------------------------------------ 01.1
 
+def ack_report(receiver, sender: socket.socket, payload: bytes, reply: bytes | None,
+               expected: bytes, others: dict[str, socket.socket] | None = None,
+               hint: str = "") -> str:
+    """Says, in the student's terms, what was sent, what came back (and where) and
+    what was expected: a reply at the sender, one that went to another socket, to the
+    receiver itself, or nothing at all."""
+    here = "%s:%d" % sender.getsockname()
+    lines = [f"sent {payload!r} ({len(payload)} bytes) from {here} to udp_ack_receiver",
+             f"expected the reply {expected!r} at the sender's address {here}"]
+    if reply is not None:
+        lines.append(f"got:     {reply!r}" + (f"\n{hint}" if hint else ""))
+        return "\n".join(lines) + f"\n{receiver.explain()}"
+    elsewhere = []
+    for name, sock in (others or {}).items():
+        sock.setblocking(False)
+        try:
+            while True:
+                data, _ = sock.recvfrom(65535)
+                elsewhere.append(f"{data!r} arrived at {name} %s:%d instead" % sock.getsockname())
+        except BlockingIOError:
+            pass
+    own = f"from 127.0.0.1:{receiver.port}: "
+    if any(line.startswith(own) for line in receiver.stdout.text().splitlines()):
+        elsewhere.append(f"the receiver printed a datagram from its own address "
+                         f"127.0.0.1:{receiver.port}: it sent the ack to itself")
+    if not receiver.alive():
+        lines.append(f"got:     no ack: udp_ack_receiver ended "
+                     f"({describe_status(receiver.proc.returncode)}); its stderr says why")
+    elif elsewhere:
+        lines.append(f"got:     no ack arrived at the sender's address {here} within 2 s; "
+                     + "; ".join(elsewhere) + "\n(the reply goes to the address recvfrom() "
+                     "filled in: `sender`, `sender_length`)")
+    else:
+        lines.append("got:     no ack at all within 2 s (no reply reached any of the test's "
+                     "sockets: is there a sendto() yet?)")
+    return "\n".join(lines) + f"\n{receiver.explain()}"
+
+
 def test_ack_receiver_still_prints_each_datagram(server):
     receiver = server("udp_ack_receiver")
     with udp_socket() as sender:
@@ -32,35 +71,72 @@ def test_ack_receiver_still_prints_each_datagram(server):
 
 
 def test_ack_receiver_answers_ack_with_the_length(server):
+    """Every datagram is answered with `ack N`, N its size in bytes."""
     receiver = server("udp_ack_receiver")
     with udp_socket() as sender:
         reply = ask(sender, receiver.address, b"hello")
-    assert reply == b"ack 5", (
-        f"sent the datagram b'hello' to udp_ack_receiver\n"
-        f"expected the reply: b'ack 5' (within 2 s, to the sender's address)\n"
-        f"got:                {'nothing' if reply is None else repr(reply)}\n"
-        f"{receiver.explain()}")
+        assert reply == b"ack 5", ack_report(receiver, sender, b"hello", reply, b"ack 5")
+
+
+def test_ack_receiver_answers_each_sender_at_its_own_address(server):
+    """The ack goes back to the address the datagram came from."""
+    receiver = server("udp_ack_receiver")
+    with udp_socket() as first, udp_socket() as second:
+        sockets = {"the first sender": first, "the second sender": second}
+        for sender, payload in ((first, b"one"), (second, b"three"), (first, b"four")):
+            expected = b"ack %d" % len(payload)
+            reply = ask(sender, receiver.address, payload)
+            others = {name: s for name, s in sockets.items() if s is not sender}
+            assert reply == expected, (
+                "two senders took turns: the first sent b'one', the second b'three', the "
+                "first b'four'\n" + ack_report(receiver, sender, payload, reply, expected, others))
+
+
+def test_ack_receiver_counts_the_real_length_of_a_truncated_datagram(server):
+    """N is the datagram's real size, also when it did not fit in the buffer."""
+    receiver = server("udp_ack_receiver", "--bufsize", 4)
+    with udp_socket() as sender:
+        for payload in (b"abc", b"abcdefghij"):
+            expected = b"ack %d" % len(payload)
+            reply = ask(sender, receiver.address, payload)
+            hint = ""
+            if reply == b"ack 4":
+                hint = ("\n4 is how much of it fitted in the 4-byte buffer (`kept`); the ack "
+                        "counts the datagram's real size, which MSG_TRUNC made recvfrom() "
+                        "return (`length`)")
+            assert reply == expected, (
+                "udp_ack_receiver --bufsize 4 (a datagram longer than 4 bytes is truncated)\n"
+                + ack_report(receiver, sender, payload, reply, expected, hint=hint))
 
 
 @pytest.mark.hidden
 def test_ack_receiver_answers_each_sender_separately(server):
+    """The ack goes back to the address the datagram came from (three senders, UTF-8)."""
     receiver = server("udp_ack_receiver")
-    with udp_socket() as first, udp_socket() as second:
-        replies = (ask(first, receiver.address, b"one"), ask(second, receiver.address, "你好".encode()))
-    assert replies == (b"ack 3", b"ack 6"), (
-        f"two senders sent b'one' and '你好' (6 bytes in UTF-8)\n"
-        f"expected each to get its own reply: (b'ack 3', b'ack 6')\ngot: {replies}\n"
-        f"{receiver.explain()}")
+    with udp_socket() as first, udp_socket() as second, udp_socket() as third:
+        sockets = {"the first sender": first, "the second sender": second,
+                   "the third sender": third}
+        script = ((second, "你好".encode()), (third, b""), (first, b"one"), (second, b"x" * 300))
+        for sender, payload in script:
+            expected = b"ack %d" % len(payload)
+            reply = ask(sender, receiver.address, payload)
+            others = {name: s for name, s in sockets.items() if s is not sender}
+            assert reply == expected, (
+                "three senders took turns ('你好' is 6 bytes in UTF-8; b'' is an empty "
+                "datagram)\n" + ack_report(receiver, sender, payload, reply, expected, others))
 
 
 @pytest.mark.hidden
-def test_ack_receiver_counts_the_real_length_of_a_truncated_datagram(server):
-    receiver = server("udp_ack_receiver", "--bufsize", 4)
+def test_ack_receiver_counts_the_real_length_of_truncated_datagrams(server):
+    """N is the datagram's real size, also when it did not fit in the buffer (--bufsize 1)."""
+    receiver = server("udp_ack_receiver", "--bufsize", 1)
     with udp_socket() as sender:
-        reply = ask(sender, receiver.address, b"abcdefghij")
-    assert reply == b"ack 10", (
-        f"sent 10 bytes to a receiver with --bufsize 4\nexpected: b'ack 10' (the datagram's "
-        f"real size)\ngot: {reply!r}\n{receiver.explain()}")
+        for payload in (b"z", "你好, UDP".encode(), b"q" * 1500):
+            expected = b"ack %d" % len(payload)
+            reply = ask(sender, receiver.address, payload)
+            assert reply == expected, (
+                "udp_ack_receiver --bufsize 1 (only 1 byte of each datagram fits)\n"
+                + ack_report(receiver, sender, payload, reply, expected))
 
 
 # ------------------------------------------------------------------ 01.2
