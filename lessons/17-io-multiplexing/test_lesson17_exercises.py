@@ -74,32 +74,88 @@ def test_line_counter_server_waits_for_the_end_of_a_line(server):
             f"got: {got!r}\n{counter.explain()}")
 
 
-@pytest.mark.hidden
-def test_line_counter_server_drops_a_line_that_is_too_long(server):
+def how_it_ended(sock: socket.socket, timeout: float = 5.0) -> str:
+    """Waits until the server closes the connection (or resets it), at most `timeout`
+    seconds: 'closed', or what it did instead, in words."""
+    sock.settimeout(timeout)
+    data = b""
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            chunk = sock.recv(65536)
+            if not chunk:
+                return "closed" if not data else f"closed, after sending {data!r}"
+            data += chunk
+    except ConnectionResetError:
+        return "closed" if not data else f"closed, after sending {data!r}"
+    except (TimeoutError, socket.timeout):
+        pass
+    return (f"still open {timeout:g} s later" + (f", after sending {data!r}" if data else
+                                                    ", with no reply"))
+
+
+def check_dropped(counter, sock: socket.socket, sent: str, max_line: int, why: str) -> None:
+    ended = how_it_ended(sock)
+    assert ended == "closed", (
+        f"line_counter_server --max-line {max_line}: a client sent {sent}\nexpected the server "
+        f"to drop it ({why}): no reply, the connection closed\ngot: {ended}\n"
+        f"{counter.explain()}")
+
+
+def test_line_counter_server_drops_a_line_that_grows_too_long(server):
+    """A client whose line, complete or still partial, grows past --max-line bytes is
+    dropped; a line of exactly --max-line bytes is fine, and the others go on."""
     counter = server("line_counter_server", "--max-line", 10)
-    with tcp_connect(counter.port) as good, tcp_connect(counter.port) as greedy:
-        greedy.sendall(b"0123456789\n")  # exactly 10 bytes: allowed
-        first = read_reply(greedy)
-        greedy.sendall(b"0123456789X")  # 11 bytes and no end in sight
-        rest = read_reply(greedy, timeout=1.0)
-        assert first == b"1: 0123456789\n" and rest == b"", (
-            f"--max-line 10: a client sent b'0123456789\\n', then b'0123456789X' with no "
-            f"newline\nexpected b'1: 0123456789\\n', then the connection closed\n"
-            f"got {first!r}, then {rest!r}\n{counter.explain()}")
-        counter.wait_stderr(r"disconnected: 127\.0\.0\.1:\d+ \(.+\)", timeout=1)
+    with tcp_connect(counter.port) as good, tcp_connect(counter.port) as partial, \
+            tcp_connect(counter.port) as whole:
+        good.sendall(b"0123456789\n")  # exactly 10 bytes: allowed
+        got = read_reply(good)
+        assert got == b"1: 0123456789\n", (
+            f"line_counter_server --max-line 10: a client sent b'0123456789\\n' (a line of "
+            f"exactly 10 bytes)\nexpected the reply b'1: 0123456789\\n'\ngot: {got!r}\n"
+            f"{counter.explain()}")
+        partial.sendall(b"0123456789X")
+        check_dropped(counter, partial, "b'0123456789X': 11 bytes and no newline yet", 10,
+                      "its line is already longer than 10 bytes, whatever comes next: keep "
+                      "it and a client that never sends a newline grows input_ forever")
+        whole.sendall(b"AAAAAAAABBBBBBBB\n")
+        check_dropped(counter, whole, "b'AAAAAAAABBBBBBBB\\n', a 16-byte line", 10,
+                      "the line is longer than 10 bytes")
         good.sendall(b"short\n")
         got = read_reply(good)
-        assert got == b"1: short\n", (
-            f"while another client was dropped, this one sent b'short\\n'\n"
-            f"expected b'1: short\\n'\ngot: {got!r}\n{counter.explain()}")
-        good.sendall(b"A" * 8 + b"B" * 8 + b"\n")
-        closed = read_reply(good)
-        assert closed == b"", (
-            f"--max-line 10: then it sent a 16-byte line in one send\nexpected no reply and "
-            f"the connection closed\ngot: {closed!r}\n{counter.explain()}")
+        assert got == b"2: short\n", (
+            f"while two other clients were dropped, this one sent b'short\\n'\nexpected "
+            f"b'2: short\\n'\ngot: {got!r}\n{counter.explain()}")
+
+
+@pytest.mark.hidden
+def test_line_counter_server_drops_other_lines_that_are_too_long(server):
+    """A client whose line, complete or still partial, grows past --max-line bytes is
+    dropped (other limit, a line that grows piece by piece)."""
+    counter = server("line_counter_server", "--max-line", 4)
+    with tcp_connect(counter.port) as grower, tcp_connect(counter.port) as mixed:
+        for piece in (b"ab", b"cd"):  # 4 bytes so far: still allowed
+            grower.sendall(piece)
+        grower.sendall(b"\n")
+        got = read_reply(grower)
+        assert got == b"1: abcd\n", (
+            f"--max-line 4: a client sent b'ab', b'cd', b'\\n'\nexpected b'1: abcd\\n'\n"
+            f"got: {got!r}\n{counter.explain()}")
+        grower.sendall(b"xyz")
+        grower.sendall(b"zy")
+        check_dropped(counter, grower, "b'xyz', then b'zy' (5 bytes, no newline)", 4,
+                      "its line is already longer than 4 bytes")
+        mixed.sendall(b"ok\n")
+        got = read_reply(mixed)
+        assert got == b"1: ok\n", (
+            f"--max-line 4: a client sent b'ok\\n'\nexpected b'1: ok\\n'\ngot: {got!r}\n"
+            f"{counter.explain()}")
+        mixed.sendall(b"Q" * 20 + b"\n")
+        check_dropped(counter, mixed, "b'ok\\n', then a 20-byte line", 4,
+                      "the second line is longer than 4 bytes")
     with tcp_connect(counter.port) as later:
-        later.sendall(b"still here\n")
+        later.sendall(b"fine\n")
         got = read_reply(later)
-    assert got == b"1: still here\n", (
-        f"after dropping clients, a new client sent b'still here\\n'\ngot: {got!r}\n"
-        f"{counter.explain()}")
+    assert got == b"1: fine\n", (
+        f"after dropping clients, a new client sent b'fine\\n'\nexpected b'1: fine\\n'\n"
+        f"got: {got!r}\n{counter.explain()}")
