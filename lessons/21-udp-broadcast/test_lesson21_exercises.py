@@ -34,6 +34,14 @@ def test_discovery_answers_discover(server):
         f"got: {'nothing within 1 s' if got is None else got[0]!r}\n{responder.explain()}")
     assert got[1] == responder.address, \
         f"the reply came from {got[1]}, not from the responder's {responder.address}"
+    unnamed = server("discovery_responder")  # the name defaults to the host name
+    with udp_socket() as client:
+        got = ask(client, unnamed.address, b"DISCOVER")
+    want = b"HERE " + socket.gethostname().encode()
+    assert got is not None and got[0] == want, (
+        f"sent b'DISCOVER' to a discovery_responder without --name\nexpected {want!r} (the "
+        f"host name)\ngot: {'nothing within 1 s' if got is None else got[0]!r}\n"
+        f"{unnamed.explain()}")
 
 
 def test_discovery_replies_to_each_sender_only(server):
@@ -61,14 +69,19 @@ sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 sock.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
 sock.bind(("0.0.0.0", 0))
 sock.sendto(b"DISCOVER", (sys.argv[1], int(sys.argv[2])))
-sock.settimeout(0.1)
-deadline = time.monotonic() + float(sys.argv[3])
-while time.monotonic() < deadline:
+# Until the expected number of answers is in (at most 5 s), then 0.2 s more for extra ones.
+expected, heard = int(sys.argv[3]), 0
+deadline = time.monotonic() + 5
+while (left := deadline - time.monotonic()) > 0:
+    sock.settimeout(left)
     try:
         data, sender = sock.recvfrom(65536)
     except TimeoutError:
-        continue
-    print(sender[0], repr(data))
+        break
+    print(sender[0], repr(data), flush=True)
+    heard += 1
+    if heard == expected:
+        deadline = min(deadline, time.monotonic() + 0.2)
 """
 
 
@@ -88,7 +101,7 @@ def test_discovery_answers_a_broadcast_on_a_lan(lan, programs):
             argv = lan.hosts[index].argv(programs.path("discovery_responder"), "--host",
                                          "0.0.0.0", "--port", 8021, "--name", name)
             responders.append(start_server(Path(argv[0]), *argv[1:]))
-        found = lan.hosts[0].run(sys.executable, "-c", DISCOVER, lan.broadcast, 8021, 0.6)
+        found = lan.hosts[0].run(sys.executable, "-c", DISCOVER, lan.broadcast, 8021, 2)
         assert found.returncode == 0, found.stderr
         want = sorted([f"{lan.address(1)} b'HERE alpha'", f"{lan.address(2)} b'HERE beta'"])
         got = sorted(found.stdout.splitlines())
@@ -104,18 +117,51 @@ def test_discovery_answers_a_broadcast_on_a_lan(lan, programs):
             responder.kill()
 
 
-@pytest.mark.hidden
+def check_ignored(responder, payloads: list[bytes], name: str) -> None:
+    """Sends each payload from one socket, then b'DISCOVER' from another, and checks
+    that only the DISCOVER is answered and the payload is logged as ignored. The
+    responder takes datagrams in order: once the DISCOVER's answer is back, an
+    answer to the payload sent before it would have been sent already."""
+    want = b"HERE " + name.encode()
+    with udp_socket() as other, udp_socket() as asker:
+        here = other.getsockname()[1]
+        for payload in payloads:
+            other.sendto(payload, responder.address)
+            got = ask(asker, responder.address, b"DISCOVER", wait=5)
+            assert got is not None and got[0] == want, (
+                f"sent {payload!r}, then b'DISCOVER' from another socket\nexpected the reply "
+                f"{want!r} to the DISCOVER\n"
+                f"got: {'nothing within 5 s' if got is None else got[0]!r}\n{responder.explain()}")
+            other.settimeout(0.1)
+            try:
+                answer = other.recvfrom(65536)[0]
+            except (TimeoutError, socket.timeout):
+                answer = None
+            if answer is not None:
+                hint = ""
+                if b"DISCOVER" in payload:
+                    hint = (f"\n{payload!r} is not b'DISCOVER': compare the whole datagram "
+                            f"(question == \"DISCOVER\"); starts_with() or find() also accept "
+                            f"longer ones")
+                pytest.fail(
+                    f"sent {payload!r} ({len(payload)} bytes) from 127.0.0.1:{here}\nexpected "
+                    f"no answer (only the 8 bytes b'DISCOVER' are answered) and the log line "
+                    f"'ignored {len(payload)} bytes from 127.0.0.1:{here}'\ngot the answer "
+                    f"{answer!r}{hint}\n{responder.explain()}", pytrace=False)
+            responder.wait_stderr(rf"ignored {len(payload)} bytes from 127\.0\.0\.1:{here}\b")
+
+
 def test_discovery_ignores_anything_else(server):
-    responder = server("discovery_responder")  # the name defaults to the host name
-    with udp_socket() as client:
-        for payload in (b"hello", b"discover", b"DISCOVER\n", b"", b"\xff DISCOVER"):
-            got = ask(client, responder.address, payload, wait=0.1)
-            assert got is None, (
-                f"sent {payload!r}: expected no reply (only b'DISCOVER' is answered), "
-                f"got {got[0]!r}\n{responder.explain()}")
-        responder.wait_stderr(r"ignored 5 bytes from 127\.0\.0\.1:\d+")
-        got = ask(client, responder.address, b"DISCOVER")
-    want = b"HERE " + socket.gethostname().encode()
-    assert got is not None and got[0] == want, (
-        f"sent b'DISCOVER' to a responder without --name\nexpected {want!r} (the host name)\n"
-        f"got: {'nothing' if got is None else got[0]!r}\n{responder.explain()}")
+    """Only the datagram DISCOVER, exactly, is answered; anything else gets no answer,
+    only the log line `ignored N bytes from HOST:PORT`."""
+    responder = server("discovery_responder", "--name", "gamma")
+    check_ignored(responder, [b"DISCOVER\n", b"hello", b"discover"], "gamma")
+
+
+@pytest.mark.hidden
+def test_discovery_ignores_other_datagrams(server):
+    """Only the datagram DISCOVER, exactly, is answered; anything else gets no answer,
+    only the log line `ignored N bytes from HOST:PORT` (other datagrams)."""
+    responder = server("discovery_responder", "--name", "delta")
+    check_ignored(responder, [b"DISCOVERY", b"", b"\xff DISCOVER", b"DISCOVE", b" DISCOVER",
+                              b"DISCOVER\r\n"], "delta")
