@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from . import wire
 from .process import Server, run_program, start_server
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -21,6 +22,9 @@ def pytest_addoption(parser):
                     help="where the lesson programs are (default: $COURSE_BIN_DIR or build/bin)")
     group.addoption("--course-report", default=None,
                     help="write every test's outcome, with its lesson, to this JSON file")
+    group.addoption("--course-capture", default=None, metavar="DIR",
+                    help="record each test's loopback traffic with tcpdump; keep a failing "
+                         "test's pcap in DIR")
 
 
 def pytest_configure(config):
@@ -133,6 +137,78 @@ def server(programs):
         pytest.fail("\n\n".join(failures), pytrace=False)
 
 
+# ---------------------------------------------------------------- failure reports
+
+WIRE = "what happened on the wire"
+
+
+@pytest.fixture(autouse=True)
+def _wire_transcript(request):
+    """Records what the test's own sockets send and receive (wire.py)."""
+    request.node._course_transcript = wire.start_recording()
+    yield
+    wire.stop_recording()
+
+
+@pytest.fixture(autouse=True)
+def _packet_capture(request, pytestconfig):
+    folder = pytestconfig.getoption("course_capture")
+    if not folder:
+        yield
+        return
+    import shutil
+    import signal
+    import subprocess
+    import time
+    name = re.sub(r"[^\w.-]+", "_", request.node.nodeid.split("/")[-1])[:120]
+    path = Path(folder).resolve() / f"{name}.pcap"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tool = shutil.which("tcpdump")
+    capture = None
+    if tool:
+        capture = subprocess.Popen([tool, "-i", "lo", "--immediate-mode", "-B", "32768", "-U", "-w",
+                                    str(path), "tcp or udp"],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 5
+        while not path.exists() and capture.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.01)  # tcpdump creates the file once it listens
+    request.node._course_pcap = path if capture and capture.poll() is None else None
+    yield
+    if capture:
+        capture.send_signal(signal.SIGINT)
+        try:
+            capture.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            capture.kill()
+        if not getattr(request.node, "_course_failed", False):
+            path.unlink(missing_ok=True)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if report.when != "call" or not report.failed:
+        return
+    item._course_failed = True
+    parts = []
+    transcript = getattr(item, "_course_transcript", None)
+    if transcript is not None:
+        parts.append(transcript.render())
+    pcap = getattr(item, "_course_pcap", None)
+    if pcap is not None:
+        parts.append(f"packet capture of the test's loopback traffic: {pcap}\n"
+                     f"  open it with: tshark -r {pcap}   (or Wireshark)")
+    text = "\n".join(part for part in parts if part)
+    if text:
+        report.sections.append((WIRE, text))
+
+
+def pytest_assertrepr_compare(config, op, left, right):
+    """A failed == between bytes shows both as hex dumps, the first difference marked."""
+    return wire.compare(op, left, right)
+
+
 class Report:
     def __init__(self, path: Path):
         self.path = path
@@ -146,6 +222,9 @@ class Report:
         if report.failed:
             entry["outcome"] = "failed" if report.when == "call" else "error"
             entry["message"] = str(report.longrepr)[-4000:]
+            wire_text = [text for name, text in report.sections if name == WIRE]
+            if wire_text:
+                entry["wire"] = wire_text[0][-6000:]
         elif report.skipped and entry["outcome"] == "passed":
             entry["outcome"] = "skipped"
             reason = report.longrepr[2] if isinstance(report.longrepr, tuple) \

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from .wire import where_waits
+
 SANITIZER_MARKERS = (
     "ERROR: AddressSanitizer",
     "ERROR: LeakSanitizer",
@@ -101,18 +103,25 @@ def run_program(path: Path, *args: object, input: bytes | str | None = None,
     """Runs a program to completion; a hang fails the test after `timeout` seconds."""
     argv = [str(path), *map(str, args)]
     stdin = input.encode() if isinstance(input, str) else input
+    proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, cwd=cwd, env=_environment(env))
     try:
-        done = subprocess.run(argv, input=stdin if stdin is not None else b"",
-                              capture_output=True, timeout=timeout, cwd=cwd,
-                              env=_environment(env))
-    except subprocess.TimeoutExpired as hung:
+        out, err = proc.communicate(stdin if stdin is not None else b"", timeout=timeout)
+        hung = False
+    except subprocess.TimeoutExpired:
+        hung = True
+    if hung:
+        waits = where_waits(proc.pid)  # before it is killed: where is it stuck?
+        proc.kill()
+        out, err = proc.communicate()
         pytest.fail(f"{path.name} did not finish within {timeout} s (it hangs)\n"
+                    f"{waits + chr(10) if waits else ''}"
                     f"ran: {' '.join(argv)}\nstdin: {show(stdin)}\n"
-                    f"stdout so far:\n{show(hung.stdout)}\nstderr so far:\n{show(hung.stderr)}",
+                    f"stdout so far:\n{show(out)}\nstderr so far:\n{show(err)}",
                     pytrace=False)
-    return Result(argv, stdin, done.returncode,
-                  done.stdout.decode("utf-8", errors="backslashreplace"),
-                  done.stderr.decode("utf-8", errors="backslashreplace"), done.stdout)
+    return Result(argv, stdin, proc.returncode,
+                  out.decode("utf-8", errors="backslashreplace"),
+                  err.decode("utf-8", errors="backslashreplace"), out)
 
 
 def _environment(extra: dict | None) -> dict:
@@ -181,7 +190,12 @@ class Server:
             return self.stdout.lines.get(timeout=timeout)
         except queue.Empty:
             pytest.fail(f"{self.name} printed no new line on stdout within {timeout} s\n"
-                        f"{self.explain()}", pytrace=False)
+                        f"{self.where_it_waits()}{self.explain()}", pytrace=False)
+
+    def where_it_waits(self) -> str:
+        """The system call each of its threads is blocked in, if it still runs."""
+        waits = where_waits(self.proc.pid) if self.proc.poll() is None else ""
+        return waits + "\n" if waits else ""
 
     def lines_until(self, count: int, timeout: float = 5) -> list[str]:
         return [self.next_line(timeout) for _ in range(count)]
@@ -210,10 +224,11 @@ class Server:
         try:
             code = self.proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
+            waits = self.where_it_waits()
             self.proc.kill()
             self.proc.wait()
             self.stopped = True
-            pytest.fail(f"{self.name} did not exit within {timeout} s\n{self.explain()}",
+            pytest.fail(f"{self.name} did not exit within {timeout} s\n{waits}{self.explain()}",
                         pytrace=False)
         self.stopped = True
         self.stdout.join(timeout=2)
@@ -245,11 +260,13 @@ class Server:
                 self._repeat_signal_if_deferred(sig, within)
             self.proc.wait(timeout=within + 4)  # generous on a loaded machine; judged below
         except subprocess.TimeoutExpired:
+            waits = self.where_it_waits()
             self.proc.kill()
             self.proc.wait()
             self.stopped = True
             pytest.fail(f"{self.name} ignored {signal.Signals(sig).name} for {within + 4} s "
-                        f"(it must stop within {within} s)\n{self.explain()}", pytrace=False)
+                        f"(it must stop within {within} s)\n{waits}{self.explain()}",
+                        pytrace=False)
         took = time.monotonic() - started
         self.stopped = True
         self.stdout.join(timeout=2)

@@ -168,6 +168,8 @@ def score(root: Path, chosen: list[dict], the_plan: list[meta.TestFn], results: 
             failures = [r for r in ran if r["outcome"] not in ("passed", "xfailed")]
             if failures:
                 text = condense(failures[0].get("message", "")) or failures[0]["outcome"]
+                if failures[0].get("wire"):  # the transcript, the capture: wire.py
+                    text += "\n\n" + failures[0]["wire"]
                 # a program that did not build: say why, where the test needed it
                 for target, errors in broken.get(t.lesson, {}).items():
                     if re.search(rf"\b{re.escape(target)}\b", text):

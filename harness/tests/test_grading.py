@@ -235,7 +235,7 @@ def test_a_wrapped_program_runs_as_the_sandbox_user_and_is_killed_after(tmp_path
     real.parent.mkdir()
     real.write_text("#!/bin/sh\nid -u\n(sleep 300 >/dev/null 2>&1 &)\n")
     real.chmod(0o755)
-    for folder in (tmp_path, *list(tmp_path.parents)[:2]):  # pytest makes them 0700
+    for folder in (tmp_path, *tmp_path.parents):  # pytest makes them 0700
         os.chmod(folder, os.stat(folder).st_mode | 0o711)
     box = sandbox.Sandbox(job=5, isolated=True)
     wrapped = box.program_dir(real.parent, {"prog"}, tmp_path / "wrapped")
