@@ -9,6 +9,7 @@ when the test fails. Needs root (or CAP_SYS_ADMIN); CI runs as root.
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import signal
@@ -16,24 +17,54 @@ import subprocess
 import uuid
 
 
+def _run(argv: list[str], timeout: float = 10) -> subprocess.CompletedProcess:
+    """Every `ip` command of this module goes through here (the tests replace it)."""
+    return subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
+
+
 def ip(*args: str, check: bool = True) -> subprocess.CompletedProcess:
-    done = subprocess.run(["ip", *args], capture_output=True, text=True, timeout=10)
+    done = _run(["ip", *args])
     if check and done.returncode != 0:
         raise RuntimeError(f"ip {' '.join(args)} failed: {done.stderr.strip()}")
     return done
 
 
+@functools.lru_cache(maxsize=None)
 def unavailable_reason() -> str | None:
-    """Why namespaces cannot be made here, or None when they can (tries one)."""
+    """Why namespaces cannot be used here, or None when they can. It tries what
+    the tests do, step by step: create two namespaces, bring their loopback up,
+    run a command inside one (`ip netns exec`), make a bridge in one and a veth
+    pair from it into the other. Creating a namespace is not enough: in a chroot
+    (where / is not a mount point) `ip netns add` succeeds and the next step
+    fails. Whatever happens, the probe's namespaces are deleted. Remembered for
+    the rest of the run (unavailable_reason.cache_clear() forgets it)."""
     if shutil.which("ip") is None:
         return "the ip command (iproute2) is not installed"
-    name = f"course-probe-{os.getpid()}-{uuid.uuid4().hex[:6]}"
-    done = ip("netns", "add", name, check=False)
-    if done.returncode != 0:
-        return (f"cannot create a network namespace ({done.stderr.strip() or 'ip netns add failed'}); "
-                f"this test needs root (uid is {os.geteuid()})")
-    ip("netns", "del", name, check=False)
-    return None
+    first, second = Namespace("probe"), Namespace("probe")
+    steps = [
+        ("create a network namespace", lambda: first.create()),
+        ("bring its loopback up", lambda: first.ip("link", "set", "lo", "up")),
+        ("run a command inside it (ip netns exec)", lambda: first.exec_probe()),
+        ("create a second namespace", lambda: second.__enter__()),
+        ("create a bridge inside a namespace",
+         lambda: first.ip("link", "add", "br0", "type", "bridge")),
+        ("create a veth pair between two namespaces",
+         lambda: first.ip("link", "add", "port1", "type", "veth", "peer", "name", "eth0",
+                          "netns", second.name)),
+        ("plug the veth into the bridge", lambda: first.ip("link", "set", "port1", "master",
+                                                           "br0")),
+    ]
+    try:
+        for what, step in steps:
+            try:
+                step()
+            except (RuntimeError, OSError, subprocess.SubprocessError) as failure:
+                return (f"cannot {what}: {failure}; these tests need root (or CAP_SYS_ADMIN) "
+                        f"outside a chroot (uid is {os.geteuid()})")
+        return None
+    finally:
+        first.delete()
+        second.delete()
 
 
 class Namespace:
@@ -45,10 +76,28 @@ class Namespace:
         self.created = False
 
     def __enter__(self) -> "Namespace":
-        ip("netns", "add", self.name)
-        self.created = True
-        ip("-n", self.name, "link", "set", "lo", "up")
+        self.create()
+        try:
+            self.ip("link", "set", "lo", "up")
+        except BaseException:
+            self.delete()  # a namespace half set up is still a namespace: never leave it
+            raise
         return self
+
+    def create(self) -> None:
+        self.created = True  # from here on delete() tries, even if `add` says it failed
+        try:
+            ip("netns", "add", self.name)
+        except BaseException:
+            self.delete()
+            raise
+
+    def exec_probe(self) -> None:
+        """`true` inside the namespace: `ip netns exec` must be able to enter it."""
+        done = _run(self.argv("true"))
+        if done.returncode != 0:
+            raise RuntimeError(f"ip netns exec {self.name} true failed: "
+                               f"{done.stderr.strip() or f'exit status {done.returncode}'}")
 
     def __exit__(self, *exc) -> None:
         self.delete()
@@ -56,15 +105,21 @@ class Namespace:
     def delete(self) -> None:
         if not self.created:
             return
+        self.created = False
         # Anything still running inside would keep the namespace alive: stop it.
-        pids = ip("netns", "pids", self.name, check=False).stdout.split()
+        try:
+            pids = ip("netns", "pids", self.name, check=False).stdout.split()
+        except (OSError, subprocess.SubprocessError):
+            pids = []
         for pid in pids:
             try:
                 os.kill(int(pid), signal.SIGKILL)
             except (ProcessLookupError, ValueError):
                 pass
-        ip("netns", "del", self.name, check=False)
-        self.created = False
+        try:
+            ip("netns", "del", self.name, check=False)
+        except (OSError, subprocess.SubprocessError):
+            pass
 
     def argv(self, *command: object) -> list[str]:
         """The command line that runs `command` inside this namespace."""

@@ -171,24 +171,32 @@ def test_release_has_no_answer_keys_or_build_output(release_dir):
     assert not list(release_dir.rglob("*.solution.*"))
 
 
-def test_release_keeps_the_starter_files_and_a_classroom_workflow(release_dir):
+def test_release_keeps_the_starter_files_and_a_feedback_workflow(release_dir):
     for lesson, ex in meta.all_exercises(ROOT):
         for path in meta.exercise_files(ROOT, lesson, ex):
             rel = path.relative_to(ROOT)
             assert (release_dir / release.STARTER / rel).read_text() == \
                 (release_dir / rel).read_text()
             assert f"TODO(exercise {ex['id']})" in (release_dir / rel).read_text()
-    workflow = (release_dir / ".github/workflows/classroom.yml").read_text()
-    yaml = pytest.importorskip("yaml")  # mkdocs' dependency: always there with the CI tools
+    assert not (release_dir / ".github/workflows/classroom.yml").exists()
+    workflow = (release_dir / release.WORKFLOW).read_text()
+    yaml = pytest.importorskip("yaml")  # python3-yaml (mkdocs' dependency)
     data = yaml.safe_load(workflow)
-    steps = data["jobs"]["grade"]["steps"]
-    graded = [s for s in steps if "./course grade" in s.get("run", "")]
-    lessons = meta.lessons(ROOT)
-    assert [s["id"] for s in graded] == [f"lesson-{lesson['number']}" for lesson in lessons]
-    reporter = steps[-1]
-    assert reporter["uses"].startswith("classroom-resources/autograding-grading-reporter")
-    assert reporter["with"]["runners"] == ",".join(s["id"] for s in graded)
-    assert set(reporter["env"]) == {f"{s['id'].upper()}_RESULTS" for s in graded}
+    assert data["name"] == "Feedback" and "push" in data[True]  # YAML 1.1 reads `on` as True
+    (job,) = data["jobs"].values()
+    assert "not the official grade" in job["name"]
+    runs = [step.get("run", "") for step in job["steps"]]
+    install = next(run for run in runs if "apt-get install" in run)
+    for tool in ("g++", "cmake", "python3-pytest", "iproute2"):
+        assert f" {tool}" in install, install
+    for site_tool in ("mkdocs", "python3-pymdownx", "./course setup"):
+        assert site_tool not in workflow, f"the feedback workflow installs {site_tool}"
+    grade_step = next(step for step in job["steps"] if "./course grade" in step.get("run", ""))
+    summary = job["steps"][-1]
+    assert summary["if"] == "always()" and '>> "$GITHUB_STEP_SUMMARY"' in summary["run"]
+    assert job["steps"].index(grade_step) < len(job["steps"]) - 1
+    assert (release_dir / release.SUMMARY_SCRIPT).is_file()
+    assert "not the official grade" in (release_dir / "README.md").read_text()
 
 
 def test_release_refuses_a_folder_inside_the_course():

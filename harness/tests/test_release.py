@@ -6,7 +6,9 @@
     public test (the tests can fail);
   * putting one exercise's solution regions back makes that exercise's tests pass
     (and leaves the others failing); all of them back scores the maximum;
-  * watch, reset and `grade --submissions` work on it.
+  * watch, reset and `grade --submissions` work on it;
+  * a release of some lessons (`--lessons 01 04`), committed and cloned, builds,
+    grades, runs its demo and fails only the unsolved exercises' tests.
 (That the release holds no solution line and no hidden test is checked, fast, in
 test_exercise_tools.py; that the reference passes every test, hidden ones
 included, is `./course test` itself.)
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -198,3 +201,72 @@ def test_grade_submissions_writes_one_csv_and_one_json(student, tmp_path):
     assert reports["bob"]["hidden_run"] and reports["bob"]["hidden_not_run"] == 0
     for _, ex in meta.all_exercises(ROOT):
         assert ex["id"] in rows["ada"]
+
+
+def processes_under(folder: Path) -> list[str]:
+    """Command lines of the running processes that mention `folder`."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit() or int(proc.name) == os.getpid():
+            continue
+        try:
+            argv = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if str(folder) in argv:
+            found.append(f"{proc.name}: {argv.strip()}")
+    return found
+
+
+@pytest.mark.timeout(2700)
+def test_a_partial_release_works_in_a_fresh_clone(tmp_path):
+    """`--lessons 01 04`, committed and cloned as a student would: ./course grade
+    (the feedback workflow's step) builds what lesson 04's tests run (tcp_client,
+    of lesson 03) and fails only exercise tests; ./course demo runs and leaves no
+    process behind; ./course test fails only the tests the README names as
+    failing until the exercises are solved."""
+    made = tmp_path / "release"
+    done = course(ROOT, "release", "--out", made, "--lessons", "01", "04", timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    git = ["git", "-c", "user.name=course", "-c", "user.email=course@example.invalid",
+           "-c", "init.defaultBranch=main"]
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "release"]):
+        subprocess.run([*git, *args], cwd=made, check=True, capture_output=True, timeout=120)
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(made), str(clone)], check=True,
+                   capture_output=True, timeout=120)
+    readme = (clone / "README.md").read_text()
+    assert release.README_SECTION in readme
+    expected = set(re.findall(r"`(lessons/[^`]+::[^`]+)`", readme.split(release.README_SECTION)[1]))
+    assert expected and all("_exercises.py::" in name for name in expected), expected
+
+    # ./course grade on a fresh build, as .github/workflows/feedback.yml runs it
+    graded = clone / "feedback.json"
+    done = course(clone, "grade", "--json", graded, timeout=1800)
+    assert graded.exists(), done.stdout[-4000:] + done.stderr[-4000:]
+    result = json.loads(graded.read_text())
+    failing = {t["name"] for t in result["tests"] if t["status"] in ("fail", "error")}
+    assert failing, "the starter code fails no test?"
+    names = {name.split("/", 2)[2] for name in expected}  # as grade names them
+    assert failing <= names, \
+        f"./course grade fails tests that are not exercise tests: {failing}\n" + done.stdout[-3000:]
+    assert any(t["name"] == "test_lesson04.py::test_tcp_client_talks_to_it" and
+               t["status"] == "pass" for t in result["tests"]), done.stdout[-3000:]
+    summary = subprocess.run([sys.executable, str(clone / release.SUMMARY_SCRIPT), str(graded)],
+                             capture_output=True, text=True, timeout=60)
+    assert summary.returncode == 0 and "NOT the official grade" in summary.stdout
+
+    done = course(clone, "demo", timeout=1800)
+    assert done.returncode == 0 and "both sides exited cleanly" in done.stdout, \
+        done.stdout[-4000:] + done.stderr[-4000:]
+    assert "$ tcp_client" in done.stdout and "Traceback" not in done.stderr
+    assert not processes_under(clone), processes_under(clone)
+
+    done = course(clone, "test", timeout=1800)
+    failed = re.findall(r"^\s*failed: (\S+)", done.stdout, re.M)
+    unexpected = [f for f in failed if f.split("[")[0] not in expected]
+    assert failed and not unexpected, \
+        f"./course test fails more than the unsolved exercises' tests: {unexpected}\n" + \
+        done.stdout[-5000:]
+    assert re.search(r"course: \d+ passed, \d+ failed", done.stdout), done.stdout[-2000:]
+    assert not processes_under(clone), processes_under(clone)
