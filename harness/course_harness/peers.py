@@ -30,30 +30,91 @@ def refused_port(host: str = "127.0.0.1"):
         yield bound.getsockname()[1]
 
 
-@contextmanager
-def silent_port(host: str = "127.0.0.1", free_places: int = 0):
+class SilentListener:
     """A TCP port where connect() gets no answer at all, for as long as the `with`
     lasts: no SYN-ACK, no reset, so a connect() waits until its own timeout (a
-    blocking one for minutes). It listens with backlog 0 and never accepts: its
-    accept queue has one place, and once that is taken the kernel drops every new
-    SYN. free_places=0 takes the place here, with a connect that has completed
-    before the port is handed out; free_places=1 leaves it to the program under
-    test (its first connect works, every later one waits)."""
-    if free_places not in (0, 1):
-        raise ValueError("a backlog-0 listener has exactly one place")
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as listener:
-        listener.bind((host, 0))
-        listener.listen(0)
-        port = listener.getsockname()[1]
-        held = []
+    blocking one for minutes). It listens with backlog 0 and never accepts by
+    itself: its accept queue has one place, and while that is taken the kernel
+    drops every new SYN (the client sends it again after 1 s, 3 s, ...).
+    free_places=0 takes the place at once, with a connect that has completed
+    before `port` is handed out; free_places=1 leaves it to the program under test
+    (its first connect works, every later one waits). free_a_place() accepts the
+    connection in the queue (and closes it): the next SYN, or the next repeat of a
+    waiting one, gets in."""
+
+    def __init__(self, host: str = "127.0.0.1", free_places: int = 0):
+        if free_places not in (0, 1):
+            raise ValueError("a backlog-0 listener has exactly one place")
+        self.host, self.free_places = host, free_places
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self.listener = socket.socket(family, socket.SOCK_STREAM)
+        self.held: list[socket.socket] = []
+        self.port = 0
+
+    def __enter__(self) -> "SilentListener":
         try:
-            if free_places == 0:
-                held.append(socket.create_connection((host, port), timeout=5))  # in the queue now
-            yield port
-        finally:
-            for sock in held:
-                sock.close()
+            self.listener.bind((self.host, 0))
+            self.listener.listen(0)
+            self.port = self.listener.getsockname()[1]
+            if self.free_places == 0:  # connected (so in the queue) when this returns
+                self.held.append(socket.create_connection((self.host, self.port), timeout=5))
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def free_a_place(self) -> None:
+        self.listener.settimeout(5)
+        connection, _ = self.listener.accept()
+        connection.close()
+
+    def __exit__(self, *exc) -> None:
+        for sock in self.held:
+            sock.close()
+        self.listener.close()
+
+
+@contextmanager
+def silent_port(host: str = "127.0.0.1", free_places: int = 0):
+    """The port of a SilentListener (see there), for as long as the `with` lasts."""
+    with SilentListener(host, free_places) as silent:
+        yield silent.port
+
+
+TCP_STATES = {"01": "ESTABLISHED", "02": "SYN_SENT", "03": "SYN_RECV", "04": "FIN_WAIT1",
+              "05": "FIN_WAIT2", "06": "TIME_WAIT", "07": "CLOSE", "08": "CLOSE_WAIT",
+              "09": "LAST_ACK", "0A": "LISTEN", "0B": "CLOSING", "0C": "NEW_SYN_RECV"}
+
+
+def tcp_sockets(port: int) -> list[tuple[int, int, str]]:
+    """This network namespace's TCP sockets with `port` at one end or the other, as
+    the kernel lists them in /proc/net/tcp and tcp6: (local port, remote port,
+    state), e.g. (41938, 8006, "SYN_SENT") for a connect() still waiting for an
+    answer. It shows what a program under test is doing with its connections
+    (connecting, closed, still open) without waiting and hoping."""
+    found = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            rows = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            fields = row.split()
+            local, remote = (int(fields[i].rsplit(":", 1)[1], 16) for i in (1, 2))
+            if port in (local, remote):
+                found.append((local, remote, TCP_STATES.get(fields[3], fields[3])))
+    return found
+
+
+def wait_for_tcp(port: int, condition, timeout: float = 5):
+    """Polls tcp_sockets(port) until condition(sockets) gives something true, and
+    returns that; None if `timeout` seconds pass first."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition(tcp_sockets(port))
+        if result or time.monotonic() >= deadline:
+            return result or None
+        time.sleep(0.01)
 
 
 def tcp_connect(port: int, host: str = "127.0.0.1", timeout: float = 5) -> socket.socket:

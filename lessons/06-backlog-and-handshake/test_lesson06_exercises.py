@@ -5,7 +5,9 @@ import time
 
 import pytest
 
-from course_harness.peers import refused_port, silent_port
+from course_harness import start_server
+from course_harness.peers import (SilentListener, refused_port, silent_port, tcp_sockets,
+                                   wait_for_tcp)
 from course_harness.process import describe_status
 
 
@@ -79,16 +81,80 @@ def check_failures_counted(result, situation: str, count: int, connected: int) -
         f"{result.explain()}", pytrace=False)
 
 
-def test_hundred_clients_counts_failed_connections_and_goes_on(run):
+def connecting(port: int):
+    """The local ports of this namespace's connects to `port` still waiting for an answer."""
+    return lambda sockets: [local for local, remote, state in sockets
+                            if remote == port and state == "SYN_SENT"]
+
+
+def test_hundred_clients_closes_each_connection_before_the_next(programs):
+    """Each connection is closed before the next one is opened."""
+    with SilentListener(free_places=1) as silent:
+        port = silent.port
+        argv = ["--port", port, "--count", 2, "--timeout", 10]
+        client = start_server(programs.path("hundred_clients"), *argv, ready=False)
+        try:
+            # Connection 1 takes the listener's one place; connect number 2 then waits.
+            second = wait_for_tcp(port, connecting(port))
+            assert second, (
+                f"ran hundred_clients {' '.join(map(str, argv))}; the first connection was "
+                f"accepted, the next connect would wait\nexpected a second connect within 5 s\n"
+                f"got none\n{client.explain()}")
+            still_open = lambda sockets: [s for s in sockets if s[1] == port and  # noqa: E731
+                                          s[0] not in second and s[2] == "ESTABLISHED"]
+            closed = wait_for_tcp(port, lambda sockets: not still_open(sockets))
+            assert closed, (
+                f"ran hundred_clients {' '.join(map(str, argv))}\nexpected connection 1 to be "
+                f"closed before connect number 2 starts\ngot: connection 1 (from port "
+                f"{still_open(tcp_sockets(port))[0][0]}) still open 5 s after the second connect "
+                f"began: close each connection (let its course::Fd go out of scope) before the "
+                f"next\n{client.explain()}")
+            silent.free_a_place()  # now connect number 2 gets in too
+            code = client.wait_exit(timeout=10)
+        finally:
+            client.kill()
+    lines = client.stdout.text().splitlines()
+    assert lines == ["connected 2 of 2"] and code == 0, (
+        f"ran hundred_clients {' '.join(map(str, argv))}\nexpected 'connected 2 of 2' and "
+        f"exit status 0\n{client.explain()}")
+
+
+def test_hundred_clients_counts_failed_connections_and_goes_on(run, programs):
     """A failed connect is counted out, the loop goes on, and the exit status is 1."""
     with refused_port() as port:
         result = run("hundred_clients", "--port", port, "--count", 3)
     check_failures_counted(result, f"port {port}, where every connect is refused", 3, 0)
-    with silent_port(free_places=1) as port:
-        result = run("hundred_clients", "--port", port, "--count", 3, "--timeout", "0.2")
-    check_failures_counted(result, f"port {port}, which takes one connection and then never "
-                                   f"answers again (each later connect times out: --timeout "
-                                   f"0.2)", 3, 1)
+    # A connect that fails (its port never answers within --timeout), then one that works.
+    with SilentListener() as silent:
+        port = silent.port
+        argv = ["--port", port, "--count", 2, "--timeout", 4]
+        client = start_server(programs.path("hundred_clients"), *argv, ready=False)
+        try:
+            first = wait_for_tcp(port, connecting(port))
+            assert first, f"hundred_clients never tried to connect\n{client.explain()}"
+            # The listener's one place stays taken until connect number 1 has given up.
+            gave_up = wait_for_tcp(port, lambda sockets: first[0] not in connecting(port)(sockets),
+                                   timeout=15)
+            assert gave_up, f"connect number 1 never gave up\n{client.explain()}"
+            silent.free_a_place()  # connect number 2 gets in
+            code = client.wait_exit(timeout=15)
+        finally:
+            client.kill()
+    lines = client.stdout.text().splitlines()
+    if lines == ["connected 1 of 2"] and code == 1:
+        return
+    why = ""
+    if lines == ["connected 0 of 2"]:
+        why = ("\nthe loop stopped at the first failure: remember e.what() in last_error and go "
+               "on with the next connect")
+    elif not lines:
+        why = ("\nthe first failed connect ended the program: catch the std::system_error "
+               "inside the loop, remember e.what() in last_error, and go on with the next one")
+    pytest.fail(
+        f"ran hundred_clients {' '.join(map(str, argv))}: connect number 1 got no answer "
+        f"within the 4 s, then connect number 2 worked\nexpected stdout ['connected 1 of 2'] "
+        f"and exit status 1\ngot stdout {lines} and {describe_status(code)}{why}\n"
+        f"{client.explain()}", pytrace=False)
 
 
 @pytest.mark.hidden
