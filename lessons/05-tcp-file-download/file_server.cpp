@@ -121,21 +121,13 @@ int main(int argc, char** argv) {
         // --8<-- [start:root]
         // The root, as an absolute path without symlinks, and as an open
         // folder that every name is resolved from. Serving "/" would hand out
-        // the whole machine: refuse.
-        char resolved[PATH_MAX];
-        if (::realpath(root_arg.c_str(), resolved) == nullptr)
-            course::throw_errno("root " + root_arg);
-        const std::string root(resolved);
-        if (root == "/")
-            throw std::runtime_error("root " + root_arg +
-                                     ": refusing to serve the whole file system; pick a folder");
-        course::Fd root_fd(course::check(::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC),
-                                         "root " + root_arg));
+        // the whole machine: open_root refuses it (common/src/files.cpp).
+        const course::Root root = course::open_root(root_arg, "root " + root_arg);
         // --8<-- [end:root]
 
         course::Fd listener = course::listen_tcp(host, port);  // lesson 04's steps, in common/
         course::announce_listening(listener.get());
-        std::cerr << "serving files from " << root << '\n';
+        std::cerr << "serving files from " << root.path << '\n';
 
         std::vector<char> request(4096);
         for (;;) {
@@ -157,7 +149,7 @@ int main(int argc, char** argv) {
 
                 course::Fd file;
                 try {
-                    file = course::open_inside(root_fd.get(), root, name);  // common/src/files.cpp
+                    file = course::open_inside(root, name);  // common/src/files.cpp
                 } catch (const Refused& e) {
                     throw Refused("asked for " + course::printable_name(name) + ": refused, " +
                                   e.what());

@@ -1,5 +1,4 @@
-// file_size_server: exercise 05.1 -- a server that says how big a file is before anyone downloads
-// it.
+// file_size_server: exercise 05.1 -- a server that tells a file's size before anyone downloads it.
 //
 // file_server cannot tell a client "no such file" from "an empty file": it just
 // sends nothing. This little server answers the question first: the client
@@ -8,9 +7,8 @@
 //
 //   file_size_server --root demo --port 8005    then: echo -n hello.txt | nc 127.0.0.1 8005
 #include <sys/socket.h>
+#include <sys/stat.h>
 
-#include <algorithm>
-#include <filesystem>
 #include <iostream>
 #include <string>
 #include <system_error>
@@ -19,39 +17,28 @@
 #include "course/cli.hpp"
 #include "course/error.hpp"
 #include "course/fd.hpp"
+#include "course/files.hpp"
 #include "course/io.hpp"
 #include "course/net.hpp"
 #include "course/signals.hpp"
 
-namespace fs = std::filesystem;
-
-// The file `name` names under `root`, or an empty path when the name must be
-// refused: absolute, a ".." anywhere, or (through a symlink) outside the root.
-fs::path inside_root(const fs::path& root, const std::string& name) {
-    const fs::path relative(name);
-    if (name.empty() || relative.is_absolute()) return {};
-    for (const auto& part : relative)
-        if (part == "..") return {};
-    std::error_code error;
-    const fs::path real = fs::weakly_canonical(root / relative, error);
-    const fs::path real_root = fs::canonical(root);
-    if (error) return {};
-    const auto [end, _] =
-        std::mismatch(real_root.begin(), real_root.end(), real.begin(), real.end());
-    return end == real_root.end() ? real : fs::path{};
-}
-
 // The line to answer for `name`: "SIZE\n" or "no such file\n".
-std::string describe(const fs::path& root, const std::string& name) {
+std::string describe(const course::Root& root, const std::string& name) {
     // Exercise 05.1: answer the size in bytes of the regular file `name` under
-    // `root` (use inside_root), or "no such file\n" when there is none to give.
+    // `root`, or "no such file\n" when there is none to give. Open it as
+    // file_server does, with course::open_inside (it throws course::Refused for
+    // a name outside the root or a folder, std::system_error for a missing
+    // file), then fstat() the open file for its size.
     // BEGIN SOLUTION 05.1
-    const fs::path file = inside_root(root, name);
-    std::error_code error;  // the error_code overloads: a missing file is not an exception
-    if (file.empty() || !fs::is_regular_file(file, error)) return "no such file\n";
-    const std::uintmax_t size = fs::file_size(file, error);
-    if (error) return "no such file\n";
-    return std::to_string(size) + "\n";
+    try {
+        const course::Fd file = course::open_inside(root, name);
+        struct stat info {};
+        course::check(::fstat(file.get(), &info), "fstat");
+        return std::to_string(info.st_size) + "\n";
+    } catch (const course::Refused&) {    // outside the root, a folder, ...
+    } catch (const std::system_error&) {  // missing, unreadable, ...
+    }
+    return "no such file\n";
     // BEGIN STUB
     // static_cast<void>(root);  // unused until you write the lookup
     // static_cast<void>(name);
@@ -65,15 +52,16 @@ int main(int argc, char** argv) {
         "Answer a file name with that file's size in bytes (lesson 05, exercise 1)."};
     std::string host = "127.0.0.1";
     std::uint16_t port = 8005;
-    std::string root = ".";
+    std::string root_arg = ".";
     course::add_host_option(app, host);
     course::add_port_option(app, port);
-    app.add_option("--root", root, "Folder whose files may be asked about")
+    app.add_option("--root", root_arg, "Folder whose files may be asked about")
         ->check(course::cli::ExistingDirectory)
         ->capture_default_str();
 
     return course::run_main(app, argc, argv, [&]() -> int {
         course::install_stop_handlers();  // Ctrl-C / SIGTERM: stop cleanly, exit 0
+        const course::Root root = course::open_root(root_arg, "root " + root_arg);
         course::Fd listener = course::listen_tcp(host, port);
         course::announce_listening(listener.get());
         std::vector<char> buffer(4096);

@@ -29,6 +29,7 @@
 #include <utility>
 
 #include "course/error.hpp"
+#include "course/files.hpp"
 #include "course/framing.hpp"
 
 namespace ftp {
@@ -90,24 +91,13 @@ inline std::string sha256_field(const Json& header, const char* key) {
     return hex;
 }
 
-// Writes every byte (a regular file may also take less than asked).
-inline void write_all(int fd, const char* data, std::size_t size, const std::string& what) {
-    while (size > 0) {
-        ssize_t n = ::write(fd, data, size);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            course::throw_errno("write " + what);
-        }
-        data += n;
-        size -= static_cast<std::size_t>(n);
-    }
-}
-
 // --8<-- [start:partfile]
 // A file written under a temporary name. Only commit() gives it its real name,
 // after the caller verified the sha256; if anything goes wrong first (an error,
 // a vanished peer, Ctrl-C unwinding the stack), the destructor deletes it. So
-// the final name only ever holds a complete, verified file.
+// the final name only ever holds a complete, verified file. (The client's
+// downloads; the server's uploads do the same inside its root, with
+// course::PartFileInside.)
 class PartFile {
   public:
     PartFile(std::filesystem::path temp, bool append = false)
@@ -124,7 +114,9 @@ class PartFile {
     PartFile(const PartFile&) = delete;
     PartFile& operator=(const PartFile&) = delete;
 
-    void write(const char* data, std::size_t size) { write_all(fd_, data, size, temp_.string()); }
+    void write(const char* data, std::size_t size) {
+        course::write_all(fd_, data, size, temp_.string());
+    }
 
     // Closes (a late write error shows up here) and renames to `final_name`,
     // which replaces an older file of that name in one step.

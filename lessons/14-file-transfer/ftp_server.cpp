@@ -30,6 +30,7 @@
 #include "course/cli.hpp"
 #include "course/error.hpp"
 #include "course/fd.hpp"
+#include "course/files.hpp"
 #include "course/io.hpp"
 #include "course/net.hpp"
 #include "course/sha256.hpp"
@@ -41,36 +42,21 @@ using ftp::Json;
 
 namespace {
 
-// A request we understood but refuse: the client gets {"status": "error"} with this message.
-struct Refusal : std::runtime_error {
-    using std::runtime_error::runtime_error;
-};
+// A request we understood but refuse: the client gets {"status": "error"} with its message.
+using course::Refused;
 
 struct Settings {
-    fs::path root;  // canonical: no symlinks, no ".."
+    course::Root root;  // its real path, and the folder every name is resolved from
     double timeout;
 };
 
-bool inside(const fs::path& root, const fs::path& path) {
-    const fs::path relative = path.lexically_relative(root);
-    return !relative.empty() && *relative.begin() != ".." && relative != ".";
-}
-
 // --8<-- [start:confine]
-// NAME -> its real path inside the root, or a Refusal. Relative names only, no
-// ".." or "." parts, and once every symlink is followed the path must still be
-// inside the root (a link pointing out of it is refused too).
-fs::path confine(const fs::path& root, const std::string& name) {
-    if (name.empty() || name.find('\0') != std::string::npos)
-        throw Refusal("refused name \"" + name + "\": empty or has a NUL byte");
-    const fs::path relative(name);
-    if (relative.is_absolute()) throw Refusal("refused name \"" + name + "\": absolute path");
-    for (const fs::path& part : relative)
-        if (part == ".." || part == "." || part.empty())
-            throw Refusal("refused name \"" + name + "\": '..' and '.' are not allowed");
-    fs::path real = fs::weakly_canonical(root / relative);  // follows the symlinks
-    if (!inside(root, real)) throw Refusal("refused name \"" + name + "\": outside the root");
-    return real;
+// Names are confined to the root as lesson 05 does it: the kernel resolves
+// each one beneath the root (course::open_beneath, common/src/files.cpp), so
+// "..", an absolute path or a symlink pointing out is refused, and subfolders
+// and links that stay inside work. The client is told which name, and why.
+Refused refused_name(const std::string& name, const Refused& why) {
+    return Refused("refused name \"" + name + "\": " + why.what());
 }
 // --8<-- [end:confine]
 
@@ -113,7 +99,7 @@ class DigestCache {
 // `ls`: the root's regular files (not folders, not symlinks), sorted by name.
 void serve_ls(int client, const Settings& settings, const std::string& who) {
     std::vector<std::pair<std::string, std::uintmax_t>> found;
-    for (const fs::directory_entry& entry : fs::directory_iterator(settings.root))
+    for (const fs::directory_entry& entry : fs::directory_iterator(settings.root.path))
         if (entry.symlink_status().type() == fs::file_type::regular)
             found.emplace_back(entry.path().filename().string(), entry.file_size());
     std::sort(found.begin(), found.end());
@@ -131,21 +117,24 @@ void serve_ls(int client, const Settings& settings, const std::string& who) {
 void serve_get(int client, const Json& request, const Settings& settings, DigestCache& digests,
                const std::string& who) {
     const std::string name = ftp::string_field(request, "name");
-    const fs::path path = confine(settings.root, name);
-    course::Fd file(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!file) {
-        const int error = errno;
-        throw Refusal("cannot read \"" + name + "\": " + std::system_category().message(error));
+    course::Fd file;
+    try {
+        // O_NONBLOCK: a FIFO there must not hang the server (it is refused below).
+        file = course::open_beneath(settings.root, name, O_RDONLY | O_NONBLOCK);
+    } catch (const Refused& e) {
+        throw refused_name(name, e);
+    } catch (const std::system_error& e) {
+        throw Refused("cannot read \"" + name + "\": " + e.code().message());
     }
     struct stat info {};
     course::check(::fstat(file.get(), &info), "fstat");
-    if (!S_ISREG(info.st_mode)) throw Refusal("\"" + name + "\" is not a regular file");
+    if (!S_ISREG(info.st_mode)) throw Refused("\"" + name + "\" is not a regular file");
     const auto file_size = static_cast<std::uint64_t>(info.st_size);
 
     // get --resume: the client already has the first `offset` bytes.
     const std::uint64_t offset =
         request.contains("offset") ? ftp::size_field(request, "offset") : 0;
-    if (offset > file_size) throw Refusal("offset is past the end of \"" + name + "\"");
+    if (offset > file_size) throw Refused("offset is past the end of \"" + name + "\"");
 
     const std::string sha256 = digests.digest(file.get(), info);  // of the whole file
     Json reply = {{"status", "ok"},
@@ -176,22 +165,23 @@ void serve_get(int client, const Json& request, const Settings& settings, Digest
 // --8<-- [end:get]
 
 // --8<-- [start:put]
-// `put`: the body goes to ".NAME.part" while we hash it; only a complete body
-// whose sha256 matches the header's is renamed to NAME.
+// `put`: the body goes to ".NAME.part" (beside NAME, inside the root) while we
+// hash it; only a complete body whose sha256 matches the header's is renamed
+// to NAME. Anything else deletes it (course::PartFileInside, common/src/files.cpp).
 void serve_put(int client, const Json& request, const Settings& settings, DigestCache& digests,
                const std::string& who) {
     const std::string name = ftp::string_field(request, "name");
     const std::uint64_t size = ftp::size_field(request, "size");
     const std::string expected = ftp::sha256_field(request, "sha256");
-    const fs::path path = confine(settings.root, name);
-    const fs::path temp = path.parent_path() / ("." + path.filename().string() + ".part");
 
     auto refuse_storing = [&](const std::system_error& e) {
-        return Refusal("cannot store \"" + name + "\": " + e.code().message());
+        return Refused("cannot store \"" + name + "\": " + e.code().message());
     };
-    std::optional<ftp::PartFile> part;
+    std::optional<course::PartFileInside> part;
     try {
-        part.emplace(temp);
+        part.emplace(settings.root, name);
+    } catch (const Refused& e) {
+        throw refused_name(name, e);
     } catch (const std::system_error& e) {
         throw refuse_storing(e);
     }
@@ -217,16 +207,17 @@ void serve_put(int client, const Json& request, const Settings& settings, Digest
     }
     const std::string actual = hash.hex_digest();
     if (actual != expected)
-        throw Refusal("sha256 mismatch for \"" + name + "\": the header said " + expected +
+        throw Refused("sha256 mismatch for \"" + name + "\": the header said " + expected +
                       ", the body has " + actual);
+    struct stat stored {};
     try {
-        part->commit(path);  // complete and verified: now, and only now, it gets its name
+        stored = part->commit();  // complete and verified: now, and only now, it gets its name
     } catch (const std::system_error& e) {
         throw refuse_storing(e);
     }
     // --8<-- [end:put]
 
-    if (struct stat info{}; ::stat(path.c_str(), &info) == 0) digests.remember(info, actual);
+    digests.remember(stored, actual);
     ftp::send_header(client,
                      {{"status", "ok"},
                       {"message", "stored " + name + " (" + std::to_string(size) + " bytes)"},
@@ -270,9 +261,9 @@ void handle(int client, const Settings& settings, DigestCache& digests, const st
         } else if (op == "put") {
             serve_put(client, *request, settings, digests, who);
         } else {
-            throw Refusal("unknown op \"" + op + "\" (expected ls, get or put)");
+            throw Refused("unknown op \"" + op + "\" (expected ls, get or put)");
         }
-    } catch (const Refusal& e) {
+    } catch (const Refused& e) {
         refuse(client, who, e.what());
     } catch (const course::ProtocolError& e) {  // a bad header: the client gets told why
         refuse(client, who, e.what());
@@ -304,7 +295,7 @@ int main(int argc, char** argv) {
         // kills by default; ignored, write() fails with EFBIG and we report it.
         static_cast<void>(std::signal(SIGXFSZ, SIG_IGN));
         course::install_stop_handlers();
-        const Settings settings{fs::canonical(root), timeout};
+        const Settings settings{course::open_root(root, "--root " + root), timeout};
         course::Fd listener = course::listen_tcp(host, port);
         course::announce_listening(listener.get());
 

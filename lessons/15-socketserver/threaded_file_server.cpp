@@ -1,5 +1,4 @@
-// threaded_file_server: exercise 15.1 -- lesson 05's file server on socketserver: a thread per
-// download.
+// threaded_file_server: exercise 15.1 -- lesson 05's file server on socketserver: a thread each.
 //
 // Lesson 05's file_server serves one client after another: while one client
 // takes its time (a slow network, or it simply never sends a name), everyone
@@ -17,7 +16,6 @@
 
 #include <cerrno>
 #include <chrono>
-#include <climits>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -39,14 +37,6 @@
 
 namespace ss = course::socketserver;
 
-// The folder we serve: its real path (no symlinks) and an open descriptor
-// that every name is resolved from. Made once in main(), shared read-only by
-// every handler thread (nothing here changes, so no lock is needed).
-struct Root {
-    std::string path;
-    course::Fd fd;
-};
-
 using course::Refused;  // why a name gets nothing: logged, never sent (no error reply)
 
 // One read() from the file into `chunk`: how many bytes it gave, 0 at the end of the file.
@@ -65,8 +55,8 @@ std::size_t read_chunk(int file, std::vector<char>& chunk) {
 // "error: handler for HOST:PORT: ..." and costs only this client.
 class FileHandler : public ss::StreamRequestHandler {
   public:
-    FileHandler(ss::Request& request, ss::BaseServer& server, const Root& root, double wait_limit,
-                std::size_t chunk_size)
+    FileHandler(ss::Request& request, ss::BaseServer& server, const course::Root& root,
+                double wait_limit, std::size_t chunk_size)
         : StreamRequestHandler(request, server), root_(root), chunk_size_(chunk_size) {
         timeout = wait_limit;  // every read_some()/write() gives up after this long
     }
@@ -90,7 +80,7 @@ class FileHandler : public ss::StreamRequestHandler {
 
         course::Fd file;  // stays closed when the name is refused
         try {
-            file = course::open_inside(root_.fd.get(), root_.path, name);
+            file = course::open_inside(root_, name);
         } catch (const Refused& why) {
             log("asked for " + course::printable_name(name) + ": refused, " + why.what());
             return;  // nothing sent: the client sees 0 bytes and our close
@@ -137,7 +127,9 @@ class FileHandler : public ss::StreamRequestHandler {
         std::cerr << (client_address.to_string() + " " + what + "\n");
     }
 
-    const Root& root_;
+    // The folder we serve, made once in main() and shared read-only by every
+    // handler thread (nothing in it changes, so no lock is needed).
+    const course::Root& root_;
     std::size_t chunk_size_;
 };
 // --8<-- [end:handler]
@@ -163,17 +155,10 @@ int main(int argc, char** argv) {
     return course::run_main(app, argc, argv, [&] {
         course::install_stop_handlers();  // Ctrl-C / SIGTERM: serve_forever() returns
 
-        // The root, as an absolute path without symlinks. Serving "/" would
-        // hand out the whole machine: refuse.
-        char resolved[PATH_MAX];
-        if (::realpath(root_arg.c_str(), resolved) == nullptr)
-            course::throw_errno("root " + root_arg);
-        Root root{resolved, {}};
-        if (root.path == "/")
-            throw std::runtime_error("root " + root_arg +
-                                     ": refusing to serve the whole file system; pick a folder");
-        root.fd = course::Fd(course::check(
-            ::open(root.path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC), "root " + root_arg));
+        // The root, as an absolute path without symlinks, and as an open folder
+        // that every name is resolved from. Serving "/" would hand out the
+        // whole machine: open_root refuses it.
+        const course::Root root = course::open_root(root_arg, "root " + root_arg);
 
         ss::Options options;
         options.allow_reuse_address = true;      // restart at once (lesson 07)

@@ -15,7 +15,6 @@
 #include <atomic>
 #include <chrono>
 #include <ctime>
-#include <filesystem>
 #include <iostream>
 #include <list>
 #include <memory>
@@ -27,18 +26,17 @@
 #include "course/cli.hpp"
 #include "course/error.hpp"
 #include "course/fd.hpp"
+#include "course/files.hpp"
 #include "course/io.hpp"
 #include "course/net.hpp"
 #include "course/signals.hpp"
 #include "course/text.hpp"
 #include "http_request.hpp"
 
-namespace fs = std::filesystem;
-
 namespace {
 
 struct Config {
-    fs::path root;        // canonical: no symlinks, no "..", absolute
+    course::Root root;    // its real path, and the folder every name is resolved from
     double timeout = 10;  // seconds a client gets for each request head (and idle keep-alive)
     http::Limits limits;  // at most 8 KiB of request head
 };
@@ -92,20 +90,17 @@ void send_error(int fd, int status, bool head_only, bool keep_alive,
 }
 
 // --8<-- [start:resolve]
-// Where the request's target lives on disk, or nothing (404) if it is not
-// inside the root. canonical() follows every symlink, so a link pointing
-// out of the root ends up outside `root` and is refused here.
-std::optional<fs::path> inside_root(const Config& config, const fs::path& candidate) {
-    std::error_code error;
-    const fs::path real = fs::canonical(candidate, error);
-    if (error) return std::nullopt;  // missing (or a dangling link)
-    const std::string& root = config.root.native();
-    const std::string& path = real.native();
-    const bool inside =
-        path == root || (path.size() > root.size() && path.compare(0, root.size(), root) == 0 &&
-                         (root.back() == '/' || path[root.size()] == '/'));
-    if (!inside) return std::nullopt;
-    return real;
+// The file or folder `name` names inside the root, or nothing (404). As in
+// lesson 05, the kernel resolves the name beneath the root (course::open_beneath),
+// so a symlink pointing out of the root is refused like a missing file.
+course::Fd open_in_root(const Config& config, const std::string& name) {
+    try {
+        // O_NONBLOCK: a FIFO there must not hang this thread (it gets a 404 below).
+        return course::open_beneath(config.root, name, O_RDONLY | O_NONBLOCK);
+    } catch (const course::Refused&) {    // outside the root
+    } catch (const std::system_error&) {  // missing, unreadable, ...
+    }
+    return {};
 }
 // --8<-- [end:resolve]
 
@@ -133,32 +128,26 @@ Outcome answer(int fd, const http::Request& request, const Config& config) {
     // Percent-decode, then refuse "..", and only then touch the file system.
     const auto relative = http::target_to_relative_path(request.target);
     if (!relative) return fail(400, outcome.keep_alive);
-    auto path = inside_root(config, config.root / *relative);
-    if (!path) return fail(404, outcome.keep_alive);
-
-    std::error_code error;
-    if (fs::is_directory(*path, error)) {
+    std::string name = relative->empty() ? "." : *relative;  // "/": the root itself
+    course::Fd file = open_in_root(config, name);
+    struct stat info {};
+    if (file && ::fstat(file.get(), &info) == 0 && S_ISDIR(info.st_mode)) {
         // "/docs" is a folder: send the browser to "/docs/" so that relative
         // links inside its index.html resolve against the folder.
         const std::string_view target =
             std::string_view(request.target).substr(0, request.target.find('?'));
         if (target.back() != '/')
             return fail(301, outcome.keep_alive, "Location: " + std::string(target) + "/\r\n");
-        path = inside_root(config, *path / "index.html");
-        if (!path) return fail(404, outcome.keep_alive);
+        name += "/index.html";
+        file = open_in_root(config, name);
     }
-
-    // O_NOFOLLOW: the last component must not have become a symlink since we checked.
-    course::Fd file(::open(path->c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
-    struct stat info {};
     if (!file || ::fstat(file.get(), &info) < 0 || !S_ISREG(info.st_mode))
         return fail(404, outcome.keep_alive);
 
     // --8<-- [start:send]
     const auto size = static_cast<std::uint64_t>(info.st_size);
     outcome.status = 200;
-    std::string out =
-        response_head(200, http::content_type_for(path->native()), size, outcome.keep_alive);
+    std::string out = response_head(200, http::content_type_for(name), size, outcome.keep_alive);
     if (head_only) {  // HEAD: the same head, no body
         course::send_all(fd, out);
         return outcome;
@@ -267,14 +256,7 @@ int main(int argc, char** argv) {
 
     return course::run_main(app, argc, argv, [&]() -> int {
         // The root, with every symlink and ".." resolved once, at start-up.
-        std::error_code error;
-        config.root = fs::canonical(root, error);
-        if (error) throw std::system_error(error, "--root " + root);
-        if (!fs::is_directory(config.root))
-            throw std::runtime_error("--root " + root + ": not a folder");
-        if (config.root == "/")
-            throw std::runtime_error("--root " + root +
-                                     ": refusing to serve the whole file system");
+        config.root = course::open_root(root, "--root " + root);
 
         course::install_stop_handlers();
         course::Fd listener = course::listen_tcp(host, port);

@@ -3,6 +3,8 @@
 //  * A failed system call throws std::system_error carrying errno, with a message
 //    that names what we were doing: "connect to 127.0.0.1:9: Connection refused".
 //  * A peer that breaks the protocol throws course::ProtocolError.
+//  * A request a server understood but will not carry out (a name outside its
+//    root, an upload whose sha256 does not match) throws course::Refused.
 //  * A bad command line throws course::UsageError (exit status 2).
 //  * SIGINT/SIGTERM makes blocking waits throw course::StopRequested, which unwinds
 //    the stack (closing sockets, removing temporary files) and exits 0.
@@ -23,6 +25,12 @@ struct UsageError : std::runtime_error {
 };
 
 struct ProtocolError : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+// Not a broken peer, not a failed system call: the server says why (in a log
+// line, or in its reply) and goes on serving the next request.
+struct Refused : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
