@@ -3,6 +3,7 @@
 #   course_program(NAME source.cpp...)  one binary in build/bin, linked with common/
 #   course_lesson_tests()               the lesson's pytest module as a CTest test,
 #                                       labelled with the lesson number ("03")
+#   course_fuzz_target(NAME source.cpp...) a libFuzzer target (-DCOURSE_FUZZ=ON only)
 
 # The Python that has pytest (Debian's, not necessarily the first python3 on PATH).
 set(COURSE_PYTHON "" CACHE FILEPATH "Python interpreter with pytest, pytest-timeout and pytest-xdist")
@@ -31,11 +32,15 @@ function(course_lesson_tests)
   set_tests_properties(lesson-${folder} PROPERTIES LABELS "${number};lessons" TIMEOUT 300)
 endfunction()
 
-# A libFuzzer target (clang, -DCOURSE_FUZZ=ON), built into build-*/fuzz/.
-# Its seed corpus lives in common/fuzz/corpus/<name>/; ./course fuzz runs it.
+# A libFuzzer target (clang, -DCOURSE_FUZZ=ON), built into build-*/fuzz/ from
+# fuzz/<name>.cpp and the code under test (a lesson's own sources are compiled
+# into it, so they get the fuzzer's coverage instrumentation too), with the
+# calling folder's headers on the include path. Its seed corpus lives beside it
+# in fuzz/corpus/<name>/; ./course fuzz finds and runs it.
 function(course_fuzz_target name)
   if(COURSE_FUZZ)
     add_executable(${name} ${ARGN})
+    target_include_directories(${name} PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
     target_link_libraries(${name} PRIVATE course::common)
     target_compile_options(${name} PRIVATE -fsanitize=fuzzer)
     target_link_options(${name} PRIVATE -fsanitize=fuzzer)

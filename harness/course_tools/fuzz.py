@@ -1,4 +1,4 @@
-"""./course fuzz: the libFuzzer targets (common/fuzz/), clang + ASan/UBSan."""
+"""./course fuzz: the libFuzzer targets (common/fuzz/, lessons/*/fuzz/), clang + ASan/UBSan."""
 
 from __future__ import annotations
 
@@ -21,12 +21,14 @@ def fuzz(seconds: int) -> int:
                      "-DCMAKE_CXX_COMPILER=clang++", "-DCOURSE_FUZZ=ON",
                      "-DCOURSE_SANITIZE=address,undefined", "-DCMAKE_BUILD_TYPE=RelWithDebInfo"],
                     quiet=True)
-    targets = sorted(p.stem for p in ROOT.glob("**/fuzz/fuzz_*.cpp")
-                     if "build" not in p.parts[len(ROOT.parts)])
+    # common/fuzz/ and lessons/NN-*/fuzz/; each seed corpus is beside its target.
+    sources = {p.stem: p for p in ROOT.glob("**/fuzz/fuzz_*.cpp")
+               if "build" not in p.parts[len(ROOT.parts)]}
+    targets = sorted(sources)
     run_checked(["cmake", "--build", str(build_dir), "--target", *targets], quiet=True)
     failed = []
     for target in targets:
-        corpus = ROOT / "common" / "fuzz" / "corpus" / target
+        corpus = sources[target].parent / "corpus" / target
         work = build_dir / "corpus" / target
         work.mkdir(parents=True, exist_ok=True)
         say(f"fuzzing {target} for {seconds} s")

@@ -1,11 +1,10 @@
-// fuzz_chatbot_keywords: libFuzzer target for lesson 08's keyword matcher (build with
-// -DCOURSE_FUZZ=ON).
+// fuzz_chatbot_keywords: libFuzzer target for the keyword matcher (built with -DCOURSE_FUZZ=ON).
 //
 // The matcher reads whatever bytes a client sent: any bytes (invalid UTF-8,
 // NULs, megabytes) must give an answer, never a crash or an out-of-bounds
 // read. It also checks one promise of the lesson: case does not matter, so
 // upper-casing the ASCII letters never changes the intent. The matcher's
-// source is added to this target by lessons/08-chat-bot/CMakeLists.txt.
+// source is compiled into this target by the lesson's CMakeLists.txt.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>

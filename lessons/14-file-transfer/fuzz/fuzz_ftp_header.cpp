@@ -1,10 +1,9 @@
-// fuzz_ftp_header: libFuzzer target for lesson 14's JSON header (build with -DCOURSE_FUZZ=ON).
+// fuzz_ftp_header: libFuzzer target for the lesson's JSON header (built with -DCOURSE_FUZZ=ON).
 //
 // A header is text a stranger sent. Parsing it, and reading the fields the
 // server reads (op, name, size, sha256), may only ever give a value or a
 // ProtocolError: never a crash, an abort from an uncaught nlohmann exception,
-// or a type confusion. The header's include path comes from
-// lessons/14-file-transfer/CMakeLists.txt.
+// or a type confusion.
 #include <cstddef>
 #include <cstdint>
 #include <string>

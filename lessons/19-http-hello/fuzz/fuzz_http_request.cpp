@@ -1,8 +1,8 @@
-// fuzz_http_request: libFuzzer target for lesson 19's request parser (build with -DCOURSE_FUZZ=ON).
+// fuzz_http_request: libFuzzer target for the request parser (built with -DCOURSE_FUZZ=ON).
 //
 // The parser reads bytes a stranger sent; it must never crash, read out of
-// bounds or loop, whatever those bytes are. The parser's library is linked in
-// by lessons/19-http-hello/CMakeLists.txt.
+// bounds or loop, whatever those bytes are. The parser's source is compiled
+// into this target by the lesson's CMakeLists.txt.
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
