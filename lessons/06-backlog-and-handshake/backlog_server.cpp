@@ -1,5 +1,4 @@
-// backlog_server: listens with a small backlog and does not accept, so you can watch the accept
-// queue fill.
+// backlog_server: listens with a small backlog and never accepts: watch the accept queue fill.
 //
 // Every connect() is a three-way handshake (SYN, SYN-ACK, ACK) that the
 // KERNEL completes, not your program: a finished connection waits in the

@@ -1,5 +1,4 @@
-// bind_probe: exercise 07.1 -- asks the kernel "could a server bind this port now?" and says why
-// not.
+// bind_probe: exercise 07.1 -- asks the kernel "could a server bind this port now?" and why not.
 //
 // "Address already in use" has two usual causes: another program is listening
 // on the port, or a recent connection on it is still in TIME_WAIT. The probe

@@ -1,5 +1,4 @@
-// reuse_server: accepts one client, says bye and closes FIRST, so the server's side ends in
-// TIME_WAIT.
+// reuse_server: accepts one client, says bye and closes FIRST: the server's side ends in TIME_WAIT.
 //
 // Restart it at once on the same port and bind() fails with "Address already
 // in use": the old connection (our port, the client's port) still lingers in

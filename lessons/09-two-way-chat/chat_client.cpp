@@ -1,5 +1,4 @@
-// chat_client: turn-based chat: send a line from the keyboard, wait for the server's answer,
-// repeat.
+// chat_client: turn-based chat: send a line from the keyboard, wait for the answer, repeat.
 //
 // A line "q" ends the chat (the server gets it too); so does an empty line or
 // the end of input. When the server says "q", closes, or vanishes, we say so

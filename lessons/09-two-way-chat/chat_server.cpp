@@ -1,5 +1,4 @@
-// chat_server: turn-based chat with one client at a time; you answer each message from the
-// keyboard.
+// chat_server: turn-based chat, one client at a time; you answer each message from the keyboard.
 //
 //   client: hello          (the server prints it)
 //   server: hi there       (you type it on the server's stdin)

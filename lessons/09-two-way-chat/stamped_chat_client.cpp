@@ -1,5 +1,4 @@
-// stamped_chat_client: exercise 09.1 -- lesson 09's chat client, with the time in front of each
-// answer.
+// stamped_chat_client: exercise 09.1 -- lesson 09's chat client, with the time before each answer.
 //
 // A chat log without times is hard to read later. This client talks to
 // chat_server turn by turn, like chat_client (send a stdin line, print the

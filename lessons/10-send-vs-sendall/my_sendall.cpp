@@ -1,5 +1,4 @@
-// my_sendall: exercise 10.1 -- write your own sendall(): keep calling send() until every byte is
-// gone.
+// my_sendall: exercise 10.1 -- your own sendall(): call send() until every byte is gone.
 //
 // send() promises to take SOME bytes, not all of them: when the peer reads
 // slowly the kernel's send buffer fills, and a non-blocking send() takes only

@@ -1,5 +1,4 @@
-// slow_reader: accepts one client, waits before reading, then reads everything and prints its
-// sha256.
+// slow_reader: accepts one client, waits, then reads everything and prints its sha256.
 //
 // While we wait, nobody empties our receive buffer. It fills up, TCP tells
 // the sender to stop (a zero window), the sender's own buffer fills up too,

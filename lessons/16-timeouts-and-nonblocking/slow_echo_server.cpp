@@ -1,5 +1,4 @@
-// slow_echo_server: an echo server that takes its time, so a client's timeouts have something to
-// meet.
+// slow_echo_server: an echo server that takes its time, so that a client's timeouts get tested.
 //
 //   slow_echo_server --delay 2            answers every message after 2 s
 //   slow_echo_server --close-after 1      answers one message, then hangs up

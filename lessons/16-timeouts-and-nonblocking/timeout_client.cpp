@@ -1,5 +1,4 @@
-// timeout_client: a reply, a timeout and a closed connection are three different outcomes of
-// recv().
+// timeout_client: a reply, a timeout and a closed connection: three outcomes of recv().
 //
 //   printf 'hello\n' | timeout_client --timeout 2                 SO_RCVTIMEO (the default)
 //   printf 'hello\n' | timeout_client --timeout 2 --mode poll     poll() with a timeout

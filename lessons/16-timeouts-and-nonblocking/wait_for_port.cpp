@@ -1,5 +1,4 @@
-// wait_for_port: exercise 16.1 -- knock until a server opens its port, every wait bounded by one
-// deadline.
+// wait_for_port: exercise 16.1 -- knock until a server opens its port, within one deadline.
 //
 // A script that starts a server and then uses it has a race: the server needs
 // a moment before it listens. `sleep 1` is too short on a slow machine and too

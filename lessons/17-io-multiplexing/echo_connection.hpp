@@ -1,5 +1,4 @@
-// echo_connection.hpp: what the three event-loop echo servers share: one non-blocking client with
-// its output buffer.
+// echo_connection.hpp: what the three event-loop echo servers share: one non-blocking client.
 //
 // select_echo_server, poll_echo_server and epoll_echo_server differ only in
 // how they *wait*. What they do once a socket is ready is the same, and lives

@@ -1,5 +1,4 @@
-// epoll_echo_server: one thread, many clients: epoll tells us which sockets are ready, and only
-// those.
+// epoll_echo_server: one thread, many clients: epoll says which sockets are ready, and only those.
 //
 // Linux only. The interest list lives in the kernel (epoll_ctl), so each wait
 // costs in proportion to the sockets that are *ready*, not to all connected

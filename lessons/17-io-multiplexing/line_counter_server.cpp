@@ -1,5 +1,4 @@
-// line_counter_server: exercise 17.1 -- one poll() thread, many clients, each with its own
-// half-received line.
+// line_counter_server: exercise 17.1 -- one poll() thread, many clients, each with a partial line.
 //
 // Every newline-terminated line a client sends comes back as "N: LINE", where
 // N counts that connection's lines from 1. TCP delivers a byte stream, not

@@ -1,5 +1,4 @@
-// poll_echo_server: one thread, many clients: poll() watches an array of sockets and says which are
-// ready.
+// poll_echo_server: one thread, many clients: poll() watches an array of sockets for ready ones.
 //
 // poll() has no FD_SETSIZE limit (unlike select), but every call hands the
 // kernel the whole array and we scan the whole array afterwards: the cost of

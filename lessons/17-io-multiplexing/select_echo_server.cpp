@@ -1,5 +1,4 @@
-// select_echo_server: one thread, many clients: select() with fd_set bitmaps, and its FD_SETSIZE
-// limit.
+// select_echo_server: one thread, many clients: select(), fd_set bitmaps and the FD_SETSIZE limit.
 //
 // select() is the oldest and most portable way to wait for many sockets, and
 // the one Python's select.select() wraps. An fd_set is a fixed bitmap of

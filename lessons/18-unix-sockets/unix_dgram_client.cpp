@@ -1,5 +1,4 @@
-// unix_dgram_client: send datagrams to a Unix datagram socket; bind a path of our own, or no reply
-// can come back.
+// unix_dgram_client: datagrams to a Unix datagram socket; we bind a path, or no reply could come.
 //
 //   printf 'hi\n' | unix_dgram_client --path /tmp/dgram.sock              binds a temporary path
 //   printf 'hi\n' | unix_dgram_client --path /tmp/dgram.sock --no-bind    no reply (timeout, exit

@@ -1,5 +1,4 @@
-// unix_dgram_server: datagrams over a Unix socket, echoed back: only a client that bound a path can
-// get a reply.
+// unix_dgram_server: datagrams over a Unix socket, echoed back to clients that bound a path.
 //
 //   unix_dgram_server --path /tmp/dgram.sock
 //

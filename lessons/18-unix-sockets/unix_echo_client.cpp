@@ -1,5 +1,4 @@
-// unix_echo_client: connect to a Unix stream socket by its path, send each stdin line, print each
-// reply.
+// unix_echo_client: connect to a Unix stream socket by path, send stdin lines, print the replies.
 //
 //   printf 'hello\n' | unix_echo_client --path /tmp/echo.sock
 #include <sys/socket.h>

@@ -1,5 +1,4 @@
-// unix_echo_server: the lesson 04 echo server over a Unix stream socket: a file path instead of
-// HOST:PORT.
+// unix_echo_server: lesson 04's echo server over a Unix stream socket: a path instead of HOST:PORT.
 //
 //   unix_echo_server --path /tmp/echo.sock --mode 0600
 //
