@@ -502,8 +502,10 @@ def make_release(root: Path, out: Path, only: list[str] | None = None) -> dict:
                      for entry in helpers.values()},
          "absent": absent, "plan": shipped}, indent=1, ensure_ascii=False) + "\n")
     if partial:
-        (out / HARNESS_CONFTEST).parent.mkdir(parents=True, exist_ok=True)
-        (out / HARNESS_CONFTEST).write_text(HARNESS_CONFTEST_TEXT)
+        conftest = out / HARNESS_CONFTEST
+        conftest.parent.mkdir(parents=True, exist_ok=True)
+        conftest.write_text(conftest.read_text().rstrip("\n") + "\n\n\n" + HARNESS_CONFTEST_TEXT
+                            if conftest.exists() else HARNESS_CONFTEST_TEXT)
     readme = out / "README.md"
     readme.write_text((readme.read_text(encoding="utf-8").rstrip("\n") + "\n\n"
                        if readme.exists() else "") +
@@ -693,7 +695,7 @@ def pytest_collection_modifyitems(config, items):
 
 
 def pytest_report_header(config):
-    return release.absent_header(config.rootpath)
+    return release.absent_header(config)
 '''
 
 
@@ -706,8 +708,13 @@ def absent_of(root: Path) -> dict | None:
     return data if any(data.get(k) for k in ("lessons", "folders", "programs")) else None
 
 
-def absent_header(root: Path) -> str | None:
-    absent = absent_of(Path(root))
+def _rootpath(config) -> Path:
+    """pytest's rootdir (config.rootpath from pytest 7 on; rootdir before)."""
+    return Path(str(getattr(config, "rootpath", None) or config.rootdir))
+
+
+def absent_header(config) -> str | None:
+    absent = absent_of(_rootpath(config))
     if not absent:
         return None
     return (f"a release without lessons {' '.join(absent['lessons'])}: the harness tests "
@@ -774,7 +781,7 @@ def needs_absent(nodeid: str, evidence: list[str], absent: dict) -> str | None:
 
 def deselect_absent(config, items) -> None:
     """pytest_collection_modifyitems for harness/tests in a partial release."""
-    root = Path(config.rootpath)
+    root = _rootpath(config)
     absent = absent_of(root)
     if not absent:
         return
