@@ -9,6 +9,7 @@ import shlex
 import shutil
 import signal
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -17,9 +18,46 @@ from .console import CourseError, paint, say
 from .project import BUILD, find_lesson
 
 
-def show_output(who: str, text: str) -> None:
-    for line in text.splitlines():
-        print(f"  {paint(who, 'dim')} | {line}")
+class Transcript:
+    """Both programs' output on one timeline, as it happens. Each program's stdout
+    and stderr share one pipe, so its own lines keep the order it printed them in
+    (every course program flushes each line); the two programs' pipes are read by
+    one thread each, and every line is printed the moment it arrives. Reading a
+    program's stdout to its end and only then its stderr (as capturing them apart
+    would) scrambles the story: the server's "connected" after the client's goodbye."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.pumps: list[threading.Thread] = []
+
+    def say(self, text: str) -> None:
+        with self.lock:
+            print(text, flush=True)
+
+    def line(self, who: str, text: str) -> None:
+        self.say(f"  {paint(who, 'dim')} | {text.rstrip(chr(10))}")
+
+    def follow(self, who: str, stream) -> None:
+        def pump() -> None:
+            for text in stream:
+                self.line(who, text)
+        thread = threading.Thread(target=pump, daemon=True)
+        thread.start()
+        self.pumps.append(thread)
+
+    def finish(self, timeout: float = 5) -> None:
+        for thread in self.pumps:
+            thread.join(timeout)
+
+
+READY = re.compile(r"^(listening on|bound to) ")
+
+
+def start_program(argv: list[str], cwd=None) -> subprocess.Popen:
+    """stdout and stderr through one pipe: the program's lines in the order it printed them."""
+    return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            stdin=subprocess.PIPE, text=True, encoding="utf-8",
+                            errors="backslashreplace", cwd=cwd)
 
 
 def run_lesson(key: str, before_client=None) -> int:
@@ -32,37 +70,60 @@ def run_lesson(key: str, before_client=None) -> int:
     bin_dir = Path(os.environ["COURSE_BIN_DIR"]) if os.environ.get("COURSE_BIN_DIR") \
         else build(quiet=True) / "bin"
     say(f"lesson {lesson['number']}: {lesson['title']}")
+    out = Transcript()
     # demo.port = false: the programs take no --port (lesson 18's Unix sockets use --path).
     port0 = ["--port", "0"] if demo.get("port", True) else []
     server_argv = [str(bin_dir / demo["server"][0]), *demo["server"][1:], *port0]
-    print(paint("$ " + shlex.join([demo["server"][0], *demo["server"][1:], *port0]), "bold"))
-    server = subprocess.Popen(server_argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              stdin=subprocess.PIPE, text=True, cwd=demo.get("cwd"))
-    ready = server.stdout.readline().strip()
+    out.say(paint("$ " + shlex.join([demo["server"][0], *demo["server"][1:], *port0]), "bold"))
+    server = start_program(server_argv, cwd=demo.get("cwd"))
+    # The readiness line comes first on stdout; a server may log to stderr before it.
+    early: list[str] = []
+    while True:
+        text = server.stdout.readline()
+        if not text or READY.match(text) or len(early) >= 20:
+            break
+        early.append(text)
+        out.line("server", text)
+    ready = text.strip()
     match = re.search(r":(\d+)$", ready) if port0 else re.search(r" unix:(.+)$", ready)
-    if not match:
+    if not READY.match(ready) or not match:
         server.kill()
-        raise CourseError(f"the server did not start: {ready or server.stderr.read()}")
+        rest = server.communicate(timeout=5)[0]
+        raise CourseError(f"the server did not start: {''.join(early) + ready + chr(10) + rest}")
     port = match.group(1)
-    show_output("server", ready)
+    out.line("server", ready)
+    out.follow("server", server.stdout)
     if demo.get("server_input"):  # what a person would type into the server (lesson 09)
         server.stdin.write(demo["server_input"])
         server.stdin.flush()
     if before_client:
         before_client(port)
     client = [demo["client"][0], *demo["client"][1:], *(["--port", port] if port0 else [])]
-    print(paint("$ " + shlex.join(client) + (f"   (stdin: {demo['input']!r})"
-                                           if demo.get("input") else ""), "bold"))
-    done = subprocess.run([str(bin_dir / client[0]), *client[1:]], input=demo.get("input", ""),
-                          capture_output=True, text=True, timeout=30)
-    show_output("client", done.stdout + done.stderr)
+    out.say(paint("$ " + shlex.join(client) + (f"   (stdin: {demo['input']!r})"
+                                               if demo.get("input") else ""), "bold"))
+    talker = start_program([str(bin_dir / client[0]), *client[1:]])
+    out.follow("client", talker.stdout)
+    try:
+        talker.stdin.write(demo.get("input", ""))
+        talker.stdin.close()
+    except BrokenPipeError:  # a client that does not read its stdin
+        pass
+    try:
+        talker.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        talker.kill()
+        talker.wait()
     time.sleep(0.2)
     server.send_signal(signal.SIGTERM)
-    out, err = server.communicate(timeout=5)
-    show_output("server", out + err)
-    ok = done.returncode == 0 and server.returncode == 0
+    try:
+        server.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
+    out.finish()
+    ok = talker.returncode == 0 and server.returncode == 0
     say("both sides exited cleanly" if ok else
-        f"client exit {done.returncode}, server exit {server.returncode}")
+        f"client exit {talker.returncode}, server exit {server.returncode}")
     return 0 if ok else 1
 
 
