@@ -16,11 +16,14 @@ host, port = udp.getsockname()[:2]
 print(f"bound to {host}:{port}", flush=True)
 
 received = 0
-while args.count == 0 or received < args.count:
-    # recvfrom gives the bytes and the sender's address; anything past
-    # bufsize is cut off and lost (Python cannot tell you how much).
-    data, (sender_host, sender_port) = udp.recvfrom(args.bufsize)[:2]
-    text = data.decode("utf-8", errors="backslashreplace")
-    print(f"from {sender_host}:{sender_port}: {text}", flush=True)
-    received += 1
+try:
+    while args.count == 0 or received < args.count:
+        # recvfrom gives the bytes and the sender's address; anything past
+        # bufsize is cut off and lost (Python cannot tell you how much).
+        data, (sender_host, sender_port) = udp.recvfrom(args.bufsize)[:2]
+        text = data.decode("utf-8", errors="backslashreplace")
+        print(f"from {sender_host}:{sender_port}: {text}", flush=True)
+        received += 1
+except KeyboardInterrupt:  # Ctrl-C: stop quietly (exit 0), no traceback
+    pass
 udp.close()

@@ -9,7 +9,10 @@ parser.add_argument("--port", type=int, default=8001)
 parser.add_argument("messages", nargs="*")
 args = parser.parse_args()
 
-messages = args.messages or [line.rstrip("\n") for line in sys.stdin]
+try:
+    messages = args.messages or [line.rstrip("\n") for line in sys.stdin]
+except KeyboardInterrupt:  # Ctrl-C while it reads stdin: stop quietly (exit 130)
+    sys.exit(130)
 
 # SOCK_DGRAM: a UDP socket. No connection: every sendto() names the receiver.
 family = socket.AF_INET6 if ":" in args.host else socket.AF_INET

@@ -50,18 +50,22 @@ server.listen(128)
 host, port = server.getsockname()[:2]
 print(f"listening on {host}:{port}", flush=True)
 
-while True:
-    conn, addr = server.accept()
-    print(f"{addr[0]}:{addr[1]} connected", file=sys.stderr)
-    try:
-        while True:
-            data = conn.recv(4096)
-            if not data:
-                break
-            intent = match(data)
-            conn.sendall(reply(intent).encode("utf-8"))
-            if intent == "bye":
-                break
-    except OSError as e:
-        print(f"{addr[0]}:{addr[1]}: {e}", file=sys.stderr)
-    conn.close()
+try:
+    while True:
+        conn, addr = server.accept()
+        print(f"{addr[0]}:{addr[1]} connected", file=sys.stderr)
+        try:
+            while True:
+                data = conn.recv(4096)
+                if not data:
+                    break
+                intent = match(data)
+                conn.sendall(reply(intent).encode("utf-8"))
+                if intent == "bye":
+                    break
+        except OSError as e:
+            print(f"{addr[0]}:{addr[1]}: {e}", file=sys.stderr)
+        conn.close()
+except KeyboardInterrupt:  # Ctrl-C: stop quietly (exit 0), no traceback
+    pass
+server.close()

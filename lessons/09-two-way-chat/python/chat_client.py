@@ -33,4 +33,6 @@ except (ConnectionResetError, BrokenPipeError) as e:
 except socket.timeout:
     print("error: no answer in time", file=sys.stderr)
     sys.exit(1)
+except KeyboardInterrupt:  # Ctrl-C: stop quietly (exit 130), no traceback
+    sys.exit(130)
 sock.close()
