@@ -6,7 +6,13 @@
 // connect_many keeps its connections open; this client closes each one
 // before it opens the next, and counts how many succeeded.
 //
-//   hundred_clients --port 8006 --count 100    -> "connected 100 of 100"
+// Its server must accept: lesson 04's tcp_echo_server (port 8004, this
+// program's default). Lesson 06's backlog_server never accepts: after its
+// queue is full every connect times out, and the few that got in leave no
+// TIME_WAIT behind, because the server never closes its end.
+//
+//   build/bin/tcp_echo_server &          # port 8004
+//   hundred_clients --count 100          -> "connected 100 of 100"
 #include <sys/socket.h>
 
 #include <iostream>
@@ -22,7 +28,7 @@ int main(int argc, char** argv) {
     course::cli::App app{
         "Connect to a server COUNT times, one after another (lesson 06, exercise 1)."};
     std::string host = "127.0.0.1";
-    std::uint16_t port = 8006;
+    std::uint16_t port = 8004;  // lesson 04's tcp_echo_server: it accepts every connection
     int count = 100;
     double timeout = 2.0;
     course::add_host_option(app, host);
