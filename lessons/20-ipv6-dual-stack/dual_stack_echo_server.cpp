@@ -41,6 +41,20 @@ std::string describe_client(const sockaddr_storage& peer) {
 }
 // --8<-- [end:family]
 
+// Who can reach this socket. IPV6_V6ONLY off lets IPv4 clients in only through
+// an address that covers IPv4: the wildcard :: (every IPv4 address too) or a
+// v4-mapped one (::ffff:127.0.0.1). ::1 is an IPv6 address and nothing else, so
+// an IPv4 client (dual_stack_client's default 127.0.0.1) is refused there.
+std::string who_can_connect(const course::Endpoint& local, const std::string& host, bool v6only) {
+    if (v6only) return "IPV6_V6ONLY is on: IPv6 clients only";
+    const in6_addr& address = reinterpret_cast<const sockaddr_in6*>(local.addr())->sin6_addr;
+    if (IN6_IS_ADDR_UNSPECIFIED(&address)) return "IPV6_V6ONLY is off: IPv4 clients welcome too";
+    if (IN6_IS_ADDR_V4MAPPED(&address))
+        return "IPV6_V6ONLY is off: IPv4 clients of this mapped address only";
+    return "IPV6_V6ONLY is off, but " + host + " is an IPv6 address: clients connect with --host " +
+           host + " (IPv4 clients are refused; --host :: takes both)";
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -79,9 +93,7 @@ int main(int argc, char** argv) {
         course::check(::listen(listener.get(), 16), "listen");
         // --8<-- [end:listen]
         course::announce_listening(listener.get());
-        if (local.family == AF_INET6)
-            std::cerr << "IPV6_V6ONLY is "
-                      << (v6only ? "on: IPv6 clients only\n" : "off: IPv4 clients welcome too\n");
+        if (local.family == AF_INET6) std::cerr << who_can_connect(local, host, v6only) << '\n';
 
         std::array<char, 4096> buffer{};
         for (;;) {

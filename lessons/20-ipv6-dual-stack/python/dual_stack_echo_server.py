@@ -1,4 +1,4 @@
-"""Python twin of dual_stack_echo_server: one IPv6 socket, IPv4 clients welcome too."""
+"""Python twin of dual_stack_echo_server: one IPv6 socket that, on ::, takes IPv4 clients too."""
 import argparse
 import socket
 import sys
@@ -19,6 +19,19 @@ server.bind((args.host, args.port))
 server.listen()
 host, port = server.getsockname()[:2]
 print(f"listening on {f'[{host}]' if ':' in host else host}:{port}", flush=True)
+if family == socket.AF_INET6:
+    # Who can reach it: IPv4 clients only through :: (or a v4-mapped address);
+    # ::1 is an IPv6 address and nothing else.
+    if args.v6only:
+        note = "IPV6_V6ONLY is on: IPv6 clients only"
+    elif host == "::":
+        note = "IPV6_V6ONLY is off: IPv4 clients welcome too"
+    elif host.startswith("::ffff:"):
+        note = "IPV6_V6ONLY is off: IPv4 clients of this mapped address only"
+    else:
+        note = (f"IPV6_V6ONLY is off, but {args.host} is an IPv6 address: clients connect with "
+                f"--host {args.host} (IPv4 clients are refused; --host :: takes both)")
+    print(note, file=sys.stderr, flush=True)
 
 try:
     while True:
