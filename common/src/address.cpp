@@ -2,7 +2,9 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/un.h>
 
+#include <cstddef>
 #include <cstring>
 #include <system_error>
 
@@ -66,7 +68,12 @@ std::string format_address(const sockaddr* address, socklen_t length) {
         ::inet_ntop(AF_INET6, &v6->sin6_addr, text, sizeof text);
         return "[" + std::string(text) + "]:" + std::to_string(ntohs(v6->sin6_port));
     }
-    if (address->sa_family == AF_UNIX) return "unix";
+    if (address->sa_family == AF_UNIX) {
+        const auto* un = reinterpret_cast<const sockaddr_un*>(address);
+        const auto header = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path));
+        if (length <= header || un->sun_path[0] == '\0') return "unix:(unnamed)";
+        return "unix:" + std::string(un->sun_path, ::strnlen(un->sun_path, length - header));
+    }
     return "unknown-address-family-" + std::to_string(address->sa_family);
 }
 

@@ -16,8 +16,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// poll() on `fd` and the stop pipe; true when `fd` is ready, false on timeout.
-bool wait_for(int fd, short events, double timeout_seconds) {
+}  // namespace
+
+short wait_for(int fd, short events, double timeout_seconds, int cancel_fd) {
     const bool forever_wait = timeout_seconds < 0;
     const auto deadline =
         Clock::now() + std::chrono::duration_cast<Clock::duration>(
@@ -29,27 +30,25 @@ bool wait_for(int fd, short events, double timeout_seconds) {
             auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now());
             wait_ms = left.count() > 0 ? static_cast<int>(left.count()) : 0;
         }
-        pollfd fds[2] = {{fd, events, 0}, {stop_fd(), POLLIN, 0}};
-        const nfds_t count = fds[1].fd >= 0 ? 2 : 1;
-        int ready = ::poll(fds, count, wait_ms);
+        // poll() skips a negative fd: no stop pipe (no handlers installed), no cancel_fd.
+        pollfd fds[3] = {{fd, events, 0}, {stop_fd(), POLLIN, 0}, {cancel_fd, POLLIN, 0}};
+        int ready = ::poll(fds, 3, wait_ms);
         if (ready < 0) {
             if (errno == EINTR) continue;
             throw_errno("poll");
         }
-        if (count == 2 && fds[1].revents != 0) throw StopRequested{};
-        if (fds[0].revents != 0) return true;  // ready, or an error the next call reports
-        if (ready == 0 && !forever_wait && Clock::now() >= deadline) return false;
+        if (fds[1].revents != 0 || fds[2].revents != 0) throw StopRequested{};
+        if (fds[0].revents != 0) return fds[0].revents;  // ready, or an error the next call reports
+        if (ready == 0 && !forever_wait && Clock::now() >= deadline) return 0;
     }
 }
 
-}  // namespace
-
 bool wait_readable(int fd, double timeout_seconds) {
-    return wait_for(fd, POLLIN, timeout_seconds);
+    return wait_for(fd, POLLIN, timeout_seconds) != 0;
 }
 
 bool wait_writable(int fd, double timeout_seconds) {
-    return wait_for(fd, POLLOUT, timeout_seconds);
+    return wait_for(fd, POLLOUT, timeout_seconds) != 0;
 }
 
 std::size_t recv_some(int fd, void* buffer, std::size_t capacity) {

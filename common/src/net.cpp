@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include <chrono>
@@ -116,6 +117,29 @@ Fd accept_client(int listener) {
                 throw_errno("accept");
         }
     }
+}
+
+FdLimit raise_fd_limit() {
+    rlimit limit{};
+    check(::getrlimit(RLIMIT_NOFILE, &limit), "getrlimit RLIMIT_NOFILE");
+    FdLimit result{limit.rlim_cur, limit.rlim_cur};
+    if (limit.rlim_cur < limit.rlim_max) {
+        limit.rlim_cur = limit.rlim_max;
+        if (::setrlimit(RLIMIT_NOFILE, &limit) == 0) result.after = limit.rlim_cur;
+    }
+    return result;
+}
+
+void raise_fd_limit_and_say_so() {
+    const FdLimit limit = raise_fd_limit();
+    std::string line;
+    if (limit.after > limit.before)
+        line = "raised the open-file limit (RLIMIT_NOFILE) from " + std::to_string(limit.before) +
+               " to " + std::to_string(limit.after) + ": one descriptor per client\n";
+    else
+        line = "open-file limit (RLIMIT_NOFILE) is " + std::to_string(limit.after) +
+               " (already the hard limit)\n";
+    std::cerr << line << std::flush;  // one write: it never interleaves with other threads' lines
 }
 
 }  // namespace course

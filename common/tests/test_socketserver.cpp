@@ -4,7 +4,9 @@
 // requests still shut down, threads reaped, big writes under signals.
 #include <dirent.h>
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <pthread.h>
+#include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -303,6 +305,21 @@ TEST_F(SocketServer, ShutdownIsStickyAndWakesAtOnce) {
     const auto asked = std::chrono::steady_clock::now();
     server.shutdown();  // returns only once serve_forever() has returned
     EXPECT_LT(std::chrono::steady_clock::now() - asked, 400ms) << "woken by eventfd, not a poll";
+}
+
+// The one poll loop (course::wait_for) the handlers share with course::io:
+// the socket, the stop pipe, and the server's cancel descriptor.
+TEST(SocketServerWaits, WaitForWatchesTheCancelDescriptor) {
+    int pair[2];
+    ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair), 0);
+    course::Fd mine(pair[0]), peer(pair[1]);
+    course::Fd cancel(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+    EXPECT_EQ(course::wait_for(mine.get(), POLLIN, 0.05, cancel.get()), 0) << "no data: a timeout";
+    course::send_all(peer.get(), "x");
+    EXPECT_EQ(course::wait_for(mine.get(), POLLIN, 5.0, cancel.get()) & POLLIN, POLLIN);
+    const std::uint64_t one = 1;
+    ASSERT_EQ(::write(cancel.get(), &one, sizeof one), static_cast<ssize_t>(sizeof one));
+    EXPECT_THROW(course::wait_for(mine.get(), POLLIN, 5.0, cancel.get()), course::StopRequested);
 }
 
 TEST_F(SocketServer, FailedConstructionsLeakNoDescriptor) {
@@ -616,7 +633,7 @@ TEST_F(SocketServer, OutOfDescriptorsBacksOffInsteadOfSpinning) {
 }
 
 TEST(SocketServerLimits, RaiseFdLimitReachesTheHardLimit) {
-    const ss::FdLimit limit = ss::raise_fd_limit();
+    const course::FdLimit limit = course::raise_fd_limit();
     rlimit now{};
     ::getrlimit(RLIMIT_NOFILE, &now);
     EXPECT_EQ(now.rlim_cur, now.rlim_max);

@@ -56,17 +56,22 @@ def test_load_generator_hold_checks_every_connection(server, programs):
     assert figures["held"] == 200 and figures["echoed"] == 200, figures
 
 
-def fake_results(python_rps, library_rps, plain_rps):
-    """A results.json as run_bench.py writes it, with these per-round C=100 figures."""
-    def server(rps):
+def fake_results(python_rps, library_rps, plain_rps, cpu_us=None):
+    """A results.json as run_bench.py writes it, with these per-round C=100 figures;
+    with cpu_us ({server: per-round CPU us per request}), the CPU figures too."""
+    def server(rps, cpu=None):
         shape = {"rps": sorted(rps)[len(rps) // 2], "p50_us": 1, "p99_us": 2, "rss_mib": 4,
                  "all_rps": rps}
+        if cpu is not None:
+            shape.update(cpu_us=sorted(cpu)[len(cpu) // 2], all_cpu_us=cpu)
         hold = {"held": 10000, "echoed": 10000, "connect_seconds": 1, "p50_us": 1,
                 "p99_us": 2, "rss_mib": 100}
         return {"pingpong": {"1": shape, "10": shape, "100": shape}, "ccr": {"10": shape},
                 "hold": {"1000": hold, "10000": hold}}
-    return {"python": server(python_rps), "library": server(library_rps),
-            "plain": server(plain_rps)}
+    cpu_us = cpu_us or {}
+    return {"python": server(python_rps, cpu_us.get("python")),
+            "library": server(library_rps, cpu_us.get("library")),
+            "plain": server(plain_rps, cpu_us.get("plain"))}
 
 
 def bench_report(path):
@@ -92,6 +97,46 @@ def test_run_bench_judges_targets_round_by_round(tmp_path):
     # Python's fast rounds are not the library's: per round 1.25, 1.25, 2.5, 2.5,
     # 2.5 (median 2.5), while the two medians (50 and 40) would say 1.25.
     assert "ok   C=100 req/s >= 2x Python: 2.50 [1.25]" in done.stdout, done.stdout
+
+
+def test_run_bench_reports_cpu_time_per_request(tmp_path):
+    # Each server's CPU time per request beside its requests/s, with its ratio to
+    # Python's; the targets add the per-round ratios to plain C++ and to Python.
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps(fake_results(
+        [40, 40, 40], [100, 100, 100], [100, 100, 100],
+        cpu_us={"python": [45.0, 45.0, 90.0], "library": [15.4, 15.4, 30.8],
+                "plain": [15.0, 15.0, 30.0]})))
+    done = bench_report(path)
+    assert "CPU us/req" in done.stdout, done.stdout
+    row = next(line for line in done.stdout.splitlines()
+               if line.startswith("pingpong C=100") and "(library)" in line)
+    # req/s and its ratio to Python, then CPU us/req and its ratio to Python
+    assert re.search(r"\(library\) +100 +2\.50x +15\.4 +0\.34x ", row), row
+    # Round by round: 15.4/15.0 = 1.03 (x3) against plain, 15.4/45 = 0.34 (x3) against Python.
+    assert ("CPU per request, pingpong C=100: 15.4 us; plain C++ 15.0 us (ratio 1.03), "
+            "Python 45.0 us (ratio 0.34)") in done.stdout, done.stdout
+
+
+def test_run_bench_reports_results_without_cpu_figures(tmp_path):
+    # A results.json from before the CPU column: a dash, and no CPU line.
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps(fake_results([40, 40, 40], [100, 100, 100], [100, 100, 100])))
+    done = bench_report(path)
+    row = next(line for line in done.stdout.splitlines()
+               if line.startswith("pingpong C=100") and "(library)" in line)
+    assert re.search(r"\(library\) +100 +2\.50x +- +1 ", row), row
+    assert "CPU per request" not in done.stdout, done.stdout
+
+
+def test_run_bench_gives_python_a_backlog_of_128():
+    # The seed's listen(5) would make 100 clients at once wait on SYN retries.
+    spec = importlib.util.spec_from_file_location("run_bench", ROOT / "harness/bench/run_bench.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    argv = module.server_argv("python", ROOT / "build/bin")
+    assert "socketserver.TCPServer.request_queue_size = 128;" in argv[2], argv
+    assert argv[3].endswith("lessons/15-socketserver/python/threaded_echo_server.py"), argv
 
 
 def file_stream_module():

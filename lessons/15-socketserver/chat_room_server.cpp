@@ -232,7 +232,7 @@ int main(int argc, char** argv) {
 
     return course::run_main(app, argc, argv, [&] {
         course::install_stop_handlers();
-        ss::raise_fd_limit_and_say_so();
+        course::raise_fd_limit_and_say_so();
 
         ChatRoom room(queue_limit);
         ss::Options options;

@@ -65,7 +65,7 @@ int main(int argc, char** argv) {
         course::install_stop_handlers();  // Ctrl-C / SIGTERM: serve_forever() returns
         // One descriptor per client: the default soft limit (often 1024) would
         // cap us at about a thousand clients, so take what the hard limit allows.
-        ss::raise_fd_limit_and_say_so();
+        course::raise_fd_limit_and_say_so();
 
         // --8<-- [start:server]
         ss::Options options;

@@ -32,6 +32,7 @@ std::vector<Endpoint> resolve(const std::string& host, std::uint16_t port, int s
                               bool passive = false);
 
 // "127.0.0.1:8080" or "[::1]:8080" (IPv4-mapped IPv6 stays "[::ffff:127.0.0.1]:8080").
+// A Unix socket: "unix:/tmp/x.sock", or "unix:(unnamed)" for a client that did not bind.
 std::string format_address(const sockaddr* address, socklen_t length);
 
 // The address a socket is bound to (getsockname) and the one it talks to

@@ -20,6 +20,11 @@ bool wait_readable(int fd, double timeout_seconds = forever);
 // Waits until `fd` can take more bytes. Returns false on timeout.
 bool wait_writable(int fd, double timeout_seconds = forever);
 
+// The wait behind the two above, for loops of one's own: poll() for `events`
+// on `fd`, and on the stop pipe and `cancel_fd` (an eventfd; -1: none), either
+// of which throws StopRequested. Returns fd's revents; 0 on timeout.
+short wait_for(int fd, short events, double timeout_seconds = forever, int cancel_fd = -1);
+
 // One recv() of up to `capacity` bytes, after waiting for data.
 // Returns 0 when the peer closed the connection; throws on errors.
 std::size_t recv_some(int fd, void* buffer, std::size_t capacity);

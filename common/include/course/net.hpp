@@ -35,4 +35,17 @@ void announce_bound(int fd);
 // is queued. On EMFILE/ENFILE it backs off briefly instead of spinning.
 Fd accept_client(int listener);
 
+// A thread-per-client server holds one descriptor per client, and the usual
+// soft limit (1024) would cap it at about a thousand clients.
+struct FdLimit {
+    std::uint64_t before = 0;
+    std::uint64_t after = 0;
+};
+
+// Raises this process's RLIMIT_NOFILE soft limit to its hard limit; returns both.
+FdLimit raise_fd_limit();
+
+// raise_fd_limit(), then one line on stderr saying what it did.
+void raise_fd_limit_and_say_so();
+
 }  // namespace course
