@@ -28,7 +28,7 @@ PLATFORMS = ("gradescope", "classroom50", "prairielearn")
 # What grading needs, and no more (no browser, no site tools, no capture tools).
 GRADER_PACKAGES = [*PACKAGES["build"], "python3", "python3-pytest", "python3-pytest-xdist",
                    "python3-pytest-timeout", "python3-jsonschema", "iproute2", "procps",
-                   "util-linux"]
+                   "util-linux", "ccache"]
 ENTRY = "course/harness/course_tools/autograde.py"
 CLASSROOM50_LIMIT = 10 * 1024 * 1024  # its runner refuses larger bundles
 

@@ -47,20 +47,35 @@ def condense(message: str) -> str:
 
 # ---------------------------------------------------------------- build
 
+def compiler_cache(build_dir: Path) -> dict[str, str]:
+    """Grading many submissions: ccache (when installed) keeps every compiled
+    file, so a file one student left as the starter compiles once for the class.
+    It lives in the build folder, so it changes owner with it: the sandbox user
+    writes it only while the build runs, never while the tests run."""
+    if not shutil.which("ccache"):
+        return {}
+    return {"CCACHE_DIR": str(build_dir / "ccache"), "CCACHE_MAXSIZE": "2G",
+            "CCACHE_NOHASHDIR": "1"}
+
+
 def configure(root: Path, build_dir: Path, python: str,
-              sandbox: Sandbox | None = None) -> tuple[bool, str]:
+              sandbox: Sandbox | None = None, cache: dict | None = None) -> tuple[bool, str]:
     if (build_dir / "CMakeCache.txt").exists() and any(
             (build_dir / name).exists() for name in ("build.ninja", "Makefile")):
         return True, ""
     args = ["cmake", "-S", str(root), "-B", str(build_dir), f"-DCOURSE_PYTHON={python}"]
     if shutil.which("ninja"):
         args += ["-G", "Ninja"]
-    done = subprocess.run((sandbox or Sandbox()).as_user(args), capture_output=True, text=True)
+    if cache:
+        args.append("-DCMAKE_CXX_COMPILER_LAUNCHER=ccache")
+    done = subprocess.run((sandbox or Sandbox()).as_user(args), capture_output=True, text=True,
+                          env=dict(os.environ, **(cache or {})))
     return done.returncode == 0, done.stdout + done.stderr
 
 
 def build_targets(build_dir: Path, targets: list[str], timeout: float,
-                  sandbox: Sandbox | None = None, jobs: int | None = None) -> dict[str, str]:
+                  sandbox: Sandbox | None = None, jobs: int | None = None,
+                  cache: dict | None = None) -> dict[str, str]:
     """Builds the targets; returns {target: compiler errors} for those that failed
     (and removes their stale binaries, so no old build is graded by mistake)."""
     def run(names: list[str]) -> tuple[bool, str]:
@@ -68,7 +83,8 @@ def build_targets(build_dir: Path, targets: list[str], timeout: float,
             done = subprocess.run((sandbox or Sandbox()).as_user(
                 ["cmake", "--build", str(build_dir), "--parallel",
                  str(jobs or os.cpu_count() or 2), "--target", *names]),
-                capture_output=True, text=True, timeout=timeout)
+                capture_output=True, text=True, timeout=timeout,
+                env=dict(os.environ, **(cache or {})))
         except subprocess.TimeoutExpired:
             return False, f"the build took longer than {timeout:.0f} s"
         return done.returncode == 0, done.stdout + done.stderr
@@ -282,15 +298,16 @@ def grade(root: Path, keys: list[str], build_dir: Path, python: str, hidden: boo
     broken: dict[str, dict[str, str]] = {}
     build_dir.mkdir(parents=True, exist_ok=True)
     sandbox.hand_build_to_user(build_dir)
+    cache = compiler_cache(build_dir) if work else {}
     try:
-        ok, output = configure(root, build_dir, python, sandbox)
+        ok, output = configure(root, build_dir, python, sandbox, cache)
         runnable = []
         for lesson in chosen:
             if not ok:
                 broken[lesson["number"]] = {"cmake": compile_errors(output)}
                 continue
             failed = build_targets(build_dir, meta.lesson_targets(lesson), timeout, sandbox,
-                                   build_jobs)
+                                   build_jobs, cache)
             if failed:
                 broken[lesson["number"]] = failed
             runnable.append(lesson)  # a lesson half-built still runs: its other tests count
@@ -299,6 +316,7 @@ def grade(root: Path, keys: list[str], build_dir: Path, python: str, hidden: boo
     bin_dir = build_dir / "bin"
     if sandbox.isolated and work and bin_dir.is_dir():
         bin_dir = sandbox.program_dir(bin_dir, submitted_programs(root), work / "bin")
+    built = time.monotonic()
     basetemp = None
     if work:
         basetemp = work / "tmp"
@@ -308,6 +326,7 @@ def grade(root: Path, keys: list[str], build_dir: Path, python: str, hidden: boo
                                  basetemp=basetemp) if runnable else ([], "")
     result = score(root, chosen, the_plan, results, broken, hidden, output)
     result["elapsed"] = round(time.monotonic() - started, 1)
+    result["build_seconds"] = round(built - started, 1)
     result["sandbox"] = sandbox.describe()
     return result
 

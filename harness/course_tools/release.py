@@ -42,6 +42,8 @@ ALWAYS_EXCLUDED = [
     # mutants' finds are solution text, which a release has stubbed)
     "harness/tests/test_release*.py", "harness/tests/test_exercise_tools*.py",
     "harness/tests/test_mutants*.py",
+    # grading's own tests read the reference's plan (hidden tests included)
+    "harness/tests/test_grading*.py", "harness/tests/test_autograder_bundles*.py",
 ]
 STARTER = Path(".course") / "starter"
 WORKFLOW = Path(".github") / "workflows" / "feedback.yml"

@@ -182,7 +182,12 @@ def test_gradescope_run_autograder_scores_each_submission(gradescope, name):
     data = gradescope[name]["data"]
     assert formats.validate("gradescope", data) == []
     assert data["score"] == pytest.approx(sum(t["score"] for t in data["tests"]))
-    expected(name, data["score"])
+    failed = "\n".join(f"{t['name']}: {t['output'][:300]}" for t in data["tests"]
+                       if t["status"] == "failed")
+    try:
+        expected(name, data["score"])
+    except AssertionError as error:
+        raise AssertionError(f"{error}\n{gradescope[name]['log'][-1500:]}\n{failed}") from None
     hidden = [t for t in data["tests"] if "(hidden)" in t["name"]]
     assert hidden and all(t["visibility"] == "after_published" for t in hidden)
 
