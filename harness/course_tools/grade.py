@@ -306,7 +306,7 @@ def grade(root: Path, keys: list[str], build_dir: Path, python: str, hidden: boo
             if not ok:
                 broken[lesson["number"]] = {"cmake": compile_errors(output)}
                 continue
-            failed = build_targets(build_dir, meta.lesson_targets(lesson), timeout, sandbox,
+            failed = build_targets(build_dir, meta.lesson_targets(lesson, root), timeout, sandbox,
                                    build_jobs, cache)
             if failed:
                 broken[lesson["number"]] = failed

@@ -62,11 +62,16 @@ def exercise_files(root: Path, lesson: dict, ex: dict) -> list[Path]:
     return [folder / name for name in ex.get("files", [])]
 
 
-def lesson_targets(lesson: dict) -> list[str]:
-    """The CMake targets a lesson's tests need: its programs and its exercises' programs."""
+def lesson_targets(lesson: dict, root: Path | None = None) -> list[str]:
+    """The CMake targets a lesson's tests need: its programs and its exercises'
+    programs, and, given the course's `root`, the other lessons' programs its
+    tests and demo run (lesson 04's tests talk to lesson 03's tcp_client)."""
     names = list(lesson.get("programs", []))
     for ex in exercises(lesson):
         names += [p for p in ex.get("programs", []) if p not in names]
+    if root is not None:
+        from .release import programs_used  # release imports this module
+        names += sorted(programs_used(root, lesson) - set(names))
     return names
 
 
