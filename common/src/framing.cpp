@@ -1,23 +1,8 @@
 #include "course/framing.hpp"
 
-#include <sys/socket.h>
-
 #include <algorithm>
-#include <cerrno>
-#include <sstream>
-#include <system_error>
 
 namespace course {
-
-namespace {
-
-std::string seconds_text(double seconds) {
-    std::ostringstream text;
-    text << seconds << " s";
-    return text.str();
-}
-
-}  // namespace
 
 FrameTooLarge::FrameTooLarge(std::size_t length_, std::size_t max_size_)
     : ProtocolError("frame of " + std::to_string(length_) + " bytes is over the limit of " +
@@ -105,31 +90,13 @@ void send_frame(int fd, std::string_view payload) {
     send_all(fd, frame.data(), frame.size());
 }
 
-bool recv_exact_within(int fd, void* buffer, std::size_t length, double timeout_seconds) {
-    auto* bytes = static_cast<char*>(buffer);
-    std::size_t got = 0;
-    while (got < length) {
-        if (!wait_readable(fd, timeout_seconds))
-            throw std::system_error(ETIMEDOUT, std::generic_category(),
-                                    "no data from the peer for " + seconds_text(timeout_seconds));
-        const std::size_t n = recv_some(fd, bytes + got, length - got);
-        if (n == 0) {
-            if (got == 0) return false;
-            throw ProtocolError("connection closed after " + std::to_string(got) + " of " +
-                                std::to_string(length) + " bytes");
-        }
-        got += n;
-    }
-    return true;
-}
-
 std::optional<std::string> recv_frame(int fd, std::size_t max_size, double timeout_seconds) {
     unsigned char header[frame_header_size];
-    if (!recv_exact_within(fd, header, sizeof header, timeout_seconds)) return std::nullopt;
+    if (!recv_exact(fd, header, sizeof header, timeout_seconds)) return std::nullopt;
     const std::uint32_t length = decode_length(header);
     if (length > max_size) throw FrameTooLarge(length, max_size);
     std::string payload(length, '\0');
-    if (length > 0 && !recv_exact_within(fd, payload.data(), length, timeout_seconds))
+    if (length > 0 && !recv_exact(fd, payload.data(), length, timeout_seconds))
         throw ProtocolError("connection closed after a frame header announcing " +
                             std::to_string(length) + " bytes");
     return payload;

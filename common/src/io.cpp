@@ -5,7 +5,9 @@
 
 #include <cerrno>
 #include <chrono>
+#include <sstream>
 #include <string>
+#include <system_error>
 
 #include "course/error.hpp"
 #include "course/signals.hpp"
@@ -15,6 +17,12 @@ namespace course {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+std::string seconds_text(double seconds) {
+    std::ostringstream text;
+    text << seconds << " s";
+    return text.str();
+}
 
 }  // namespace
 
@@ -61,11 +69,15 @@ std::size_t recv_some(int fd, void* buffer, std::size_t capacity) {
     }
 }
 
-bool recv_exact(int fd, void* buffer, std::size_t length) {
+bool recv_exact(int fd, void* buffer, std::size_t length, double timeout_seconds) {
     auto* bytes = static_cast<char*>(buffer);
     std::size_t got = 0;
     while (got < length) {
-        std::size_t n = recv_some(fd, bytes + got, length - got);
+        // A bounded wait first; recv_some() itself would wait without a limit.
+        if (timeout_seconds >= 0 && !wait_readable(fd, timeout_seconds))
+            throw std::system_error(ETIMEDOUT, std::generic_category(),
+                                    "no data from the peer for " + seconds_text(timeout_seconds));
+        const std::size_t n = recv_some(fd, bytes + got, length - got);
         if (n == 0) {
             if (got == 0) return false;
             throw ProtocolError("connection closed after " + std::to_string(got) + " of " +

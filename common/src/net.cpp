@@ -95,24 +95,47 @@ void announce_bound(int fd) {
 }
 
 Fd accept_client(int listener) {
-    bool out_of_fds = false;
+    AcceptBackoff backoff;
     for (;;) {
+        if (backoff.resting()) std::this_thread::sleep_until(backoff.until());
         wait_readable(listener);
-        int fd = ::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
+        if (Fd client = accept_or_back_off(listener, backoff)) return client;
+    }
+}
+
+void AcceptBackoff::start(int error) {
+    const auto now = Clock::now();
+    if (now >= until_ + pause)  // not resting a moment ago: a new run of failures
+        std::cerr << ("accept: " + std::system_category().message(error) + ", backing off " +
+                      std::to_string(pause.count()) + " ms\n")
+                  << std::flush;  // one write: lines from many threads do not interleave
+    until_ = now + pause;
+}
+
+int AcceptBackoff::wait_ms() const {
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(until_ - Clock::now());
+    return left.count() > 0 ? static_cast<int>(left.count()) : -1;
+}
+
+Fd accept_or_back_off(int listener, AcceptBackoff& backoff, sockaddr* address, socklen_t* length) {
+    const socklen_t capacity = length != nullptr ? *length : 0;
+    for (;;) {
+        if (length != nullptr) *length = capacity;  // accept4() shrinks it to the address's size
+        const int fd = ::accept4(listener, address, length, SOCK_CLOEXEC);
         if (fd >= 0) return Fd(fd);
         switch (errno) {
             case EINTR:
-            case EAGAIN:
-            case ECONNABORTED:  // the client gave up while queued: just take the next
+            case ECONNABORTED:  // the client gave up while queued: take the next one
                 continue;
+            case EAGAIN:  // nobody there after all
+            case EPROTO:
+                return {};
             case EMFILE:
             case ENFILE:
-                // The pending connection stays queued and poll() keeps saying
-                // "readable": back off instead of spinning at 100% CPU.
-                if (!out_of_fds) std::cerr << "accept: out of file descriptors, backing off\n";
-                out_of_fds = true;
-                std::this_thread::sleep_for(std::chrono::milliseconds(100));
-                continue;
+            case ENOBUFS:
+            case ENOMEM:
+                backoff.start(errno);
+                return {};
             default:
                 throw_errno("accept");
         }

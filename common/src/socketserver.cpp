@@ -23,11 +23,6 @@ namespace course::socketserver {
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-// How long accept() rests when the process is out of descriptors.
-constexpr auto out_of_fds_backoff = std::chrono::milliseconds(100);
-
 Fd make_eventfd() {
     return Fd(check(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK), "eventfd"));
 }
@@ -93,12 +88,8 @@ void BaseServer::serve_forever() {
         while (!shutdown_flag_.load() && !stop_requested()) {
             // Out of descriptors a moment ago? Then leave the listener out of
             // this poll() and come back to it after a short rest.
-            int wait_ms = -1;
-            const auto now = Clock::now();
-            const bool resting = now < backoff_until_;
-            if (resting)
-                wait_ms = static_cast<int>(
-                    std::chrono::ceil<std::chrono::milliseconds>(backoff_until_ - now).count());
+            const int wait_ms = accept_backoff_.wait_ms();  // -1: not resting, no limit
+            const bool resting = wait_ms >= 0;
             // Python polls with a timeout to notice shutdown(); we wait on its eventfd.
             pollfd fds[3] = {{wake_.get(), POLLIN, 0},
                              {stop_fd(), POLLIN, 0},
@@ -244,36 +235,11 @@ std::uint16_t TCPServer::port() const {
 
 bool TCPServer::get_request(Request& request) {
     request.client.family = bind_to_.family;
-    for (;;) {
-        request.client.length = sizeof request.client.storage;
-        int fd = ::accept4(socket_.get(), reinterpret_cast<sockaddr*>(&request.client.storage),
-                           &request.client.length, SOCK_CLOEXEC);
-        if (fd >= 0) {
-            request.connection = Fd(fd);
-            return true;
-        }
-        switch (errno) {
-            case EINTR:
-            case ECONNABORTED:  // the client gave up while queued: take the next one
-                continue;
-            case EAGAIN:  // nobody there after all
-            case EPROTO:
-                return false;
-            case EMFILE:
-            case ENFILE:
-            case ENOBUFS:
-            case ENOMEM:
-                // The connection stays queued and poll() keeps saying "readable":
-                // rest a moment instead of spinning at 100% CPU.
-                if (Clock::now() >= backoff_until_ + out_of_fds_backoff)  // once per episode
-                    log_line("accept: " + std::system_category().message(errno) + ", backing off " +
-                             std::to_string(out_of_fds_backoff.count()) + " ms");
-                backoff_until_ = Clock::now() + out_of_fds_backoff;
-                return false;
-            default:
-                throw_errno("accept");
-        }
-    }
+    request.client.length = sizeof request.client.storage;
+    request.connection = accept_or_back_off(socket_.get(), accept_backoff_,
+                                            reinterpret_cast<sockaddr*>(&request.client.storage),
+                                            &request.client.length);
+    return request.connection.valid();
 }
 
 void TCPServer::shutdown_request(Request& request) {

@@ -133,3 +133,16 @@ TEST(Net, PeerAddressOfAGonePeerIsNotAnError) {
     course::Fd unconnected(::socket(AF_INET, SOCK_STREAM, 0));
     EXPECT_EQ(course::peer_address(unconnected.get()), "(peer already gone)");
 }
+
+TEST(Io, RecvExactGivesUpAfterItsTimeout) {
+    auto [a, b] = socket_pair();
+    course::send_all(a.get(), "ab");  // 2 of the 4 bytes, then silence
+    char buf[4];
+    try {
+        course::recv_exact(b.get(), buf, sizeof buf, 0.05);
+        FAIL() << "expected a timeout";
+    } catch (const std::system_error& e) {
+        EXPECT_EQ(e.code(), std::errc::timed_out);
+        EXPECT_STREQ(e.what(), "no data from the peer for 0.05 s: Connection timed out");
+    }
+}

@@ -57,7 +57,7 @@ void serve(int client, std::size_t max_size, double timeout) {
         // 3. Exactly `length` bytes: no more (they would be the next message's
         //    digits), no less (recv_exact loops until it has them all).
         std::string body(length, '\0');
-        if (length > 0 && !course::recv_exact_within(client, body.data(), length, timeout))
+        if (length > 0 && !course::recv_exact(client, body.data(), length, timeout))
             throw course::ProtocolError("the client closed before the body");
         // --8<-- [end:protocol]
 

@@ -79,7 +79,7 @@ int main(int argc, char** argv) {
                 //    more, so the digits cannot stick to the body. This wait is the
                 //    extra round trip: a trip to the receiver and back, per message.
                 char ok[2];
-                if (!course::recv_exact_within(sock.get(), ok, sizeof ok, timeout)) {
+                if (!course::recv_exact(sock.get(), ok, sizeof ok, timeout)) {
                     std::cerr << "the receiver closed the connection after " << i << " of "
                               << messages.size() << " messages\n";
                     return 0;

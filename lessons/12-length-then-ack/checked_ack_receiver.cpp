@@ -80,7 +80,7 @@ void serve(int client, std::size_t max_size, double timeout) {
 
         // 3. Exactly `length` bytes. Allocating them is safe now: at most max_size.
         std::string body(*length, '\0');
-        if (*length > 0 && !course::recv_exact_within(client, body.data(), *length, timeout))
+        if (*length > 0 && !course::recv_exact(client, body.data(), *length, timeout))
             throw course::ProtocolError("the client closed before the body");
 
         std::cout << "message #" << count << " (" << *length

@@ -145,7 +145,7 @@ int main(int argc, char** argv) {
         try {
             send_within(sock.get(), pack_header(name, size), timeout);
             send_body(file.get(), sock.get(), size, timeout);
-            replied = course::recv_exact_within(sock.get(), reply, sizeof reply, timeout);
+            replied = course::recv_exact(sock.get(), reply, sizeof reply, timeout);
         } catch (const std::system_error& e) {
             if (e.code() != std::errc::broken_pipe && e.code() != std::errc::connection_reset)
                 throw;

@@ -99,8 +99,4 @@ void send_frame(int fd, std::string_view payload);
 std::optional<std::string> recv_frame(int fd, std::size_t max_size,
                                       double timeout_seconds = forever);
 
-// Reads exactly `length` bytes, each wait bounded by `timeout_seconds`.
-// Returns false if the peer closed before the first byte; throws like recv_frame.
-bool recv_exact_within(int fd, void* buffer, std::size_t length, double timeout_seconds);
-
 }  // namespace course

@@ -30,8 +30,9 @@ short wait_for(int fd, short events, double timeout_seconds = forever, int cance
 std::size_t recv_some(int fd, void* buffer, std::size_t capacity);
 
 // Reads exactly `length` bytes. Returns false if the peer closed cleanly before
-// the first byte; throws ProtocolError if it closed part-way.
-bool recv_exact(int fd, void* buffer, std::size_t length);
+// the first byte; throws ProtocolError if it closed part-way, and
+// std::system_error(ETIMEDOUT) when one wait for data exceeds `timeout_seconds`.
+bool recv_exact(int fd, void* buffer, std::size_t length, double timeout_seconds = forever);
 
 // Sends every byte, looping over short sends (what Python calls sendall).
 // Throws std::system_error on failure (EPIPE/ECONNRESET when the peer went away).

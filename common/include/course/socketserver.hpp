@@ -29,7 +29,6 @@
 #pragma once
 
 #include <atomic>
-#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
@@ -129,9 +128,9 @@ class BaseServer {
 
     Fd socket_;
     Endpoint server_address_;
-    // Set while accept() is out of descriptors: serve_forever() leaves the
+    // Resting while accept() is out of descriptors: serve_forever() leaves the
     // listener alone until then, so it neither spins nor sleeps past a shutdown().
-    std::chrono::steady_clock::time_point backoff_until_{};
+    AcceptBackoff accept_backoff_;
 
   private:
     bool handle_request_noblock();  // false: nothing was there
