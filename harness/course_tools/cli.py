@@ -10,15 +10,22 @@ import os
 import select
 import sys
 
-from .build import PRESETS, build
-from .console import CourseError, error
-from .docs import docs
-from .exercise_commands import EXERCISE_COMMANDS, add_exercise_commands
-from .fuzz import fuzz
-from .project import ROOT, find_lesson, metadata
-from .setup import setup
-from .show import capture, run_lesson
-from .testrun import list_lessons, run_tests
+from .setup import DEFAULT_GROUPS, ensure_toml_reader, setup
+
+try:  # Python 3.10 (Ubuntu 22.04) has no tomllib: python3-tomli, before meta is imported
+    ensure_toml_reader()
+except Exception as failure:  # no apt, no root: meta's ImportError below says what to do
+    print(f"error: {getattr(failure, 'message', failure)}", file=sys.stderr)
+
+from . import meta, workspace  # noqa: E402
+from .build import PRESETS, build  # noqa: E402
+from .console import CourseError, error, say  # noqa: E402
+from .docs import docs  # noqa: E402
+from .exercise_commands import EXERCISE_COMMANDS, add_exercise_commands  # noqa: E402
+from .fuzz import fuzz  # noqa: E402
+from .project import ROOT, find_lesson, metadata  # noqa: E402
+from .show import capture, run_lesson  # noqa: E402
+from .testrun import list_lessons, run_tests  # noqa: E402
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -33,6 +40,14 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("lessons", nargs="*", help="lesson numbers (default: all)")
     p.add_argument("--preset", default="default", choices=PRESETS)
     sub.add_parser("check", help="run one lesson's public tests").add_argument("lesson")
+    p = sub.add_parser("start", help="your turn: every exercise back to its starter code")
+    p.add_argument("--undo", action="store_true",
+                   help="put the reference solutions back, byte for byte")
+    p = sub.add_parser("solution", help="an exercise's reference solution, once its tests pass")
+    p.add_argument("exercise", metavar="LESSON.EXERCISE")
+    p.add_argument("--force", action="store_true", help="show it even before its tests pass")
+    p.add_argument("--diff", action="store_true",
+                   help="as a diff from your file to the solved one")
     add_exercise_commands(sub)
     sub.add_parser("list", help="the lessons and how their tests went last time")
     sub.add_parser("run", help="show a lesson: start its server, run its client").add_argument(
@@ -55,9 +70,54 @@ def check(lesson: str) -> int:
     return status
 
 
+def start(undo: bool) -> int:
+    try:
+        if undo:
+            done = workspace.undo(ROOT)
+            for line in done["saved"]:
+                say(f"saved {line}")
+            say(f"the reference solutions are back: {len(done['files'])} files, byte for byte "
+                f"as before ./course start (which gives you the exercises again)")
+            return 0
+        done = workspace.start(ROOT)
+    except workspace.WorkspaceError as failure:
+        raise CourseError(failure.message, failure.status)
+    if done["already"]:
+        say(f"this workspace was started already: {len(done['files'])} exercise files are "
+            f"yours (./course start --undo: the reference solutions)")
+        return 0
+    say(f"your workspace: {len(done['files'])} exercise files are back to their starter code")
+    print(f"  the reference solutions are kept in {workspace.REFERENCE}/ (git does not see it)")
+    print("  ./course hint 01         the first lesson's exercises: what to do, where")
+    print("  ./course watch           re-runs the current exercise's tests on every save")
+    print("  ./course list            every exercise and how its tests went")
+    print("  ./course reset 01.1      one exercise back to its starter code")
+    print("  ./course solution 01.1   its reference solution, once its tests pass")
+    print("  ./course start --undo    every reference solution back, byte for byte")
+    return 0
+
+
+def solution(key: str, force: bool, diff: bool) -> int:
+    from . import student
+    try:
+        lesson, ex = meta.find_exercise(ROOT, key)
+        status = student.exercise_status(ROOT, ex["id"]) if ex else "not run"
+        lines = workspace.solution(ROOT, key, force, diff, status)
+    except KeyError as failure:
+        raise CourseError(f"{failure.args[0]}; ./course list shows the exercises", 2)
+    except workspace.WorkspaceError as failure:
+        raise CourseError(failure.message, failure.status)
+    if ex and force and status != "pass" and workspace.started(ROOT):
+        say(f"exercise {ex['id']}: the reference solution, before your tests pass (--force)")
+    elif ex:
+        say(f"exercise {ex['id']}: {ex['title']}, the reference solution")
+    print("\n".join(lines))
+    return 0
+
+
 def dispatch(args, the_parser: argparse.ArgumentParser) -> int:
     if args.command == "setup":
-        setup(["build", "test", "ci"] if args.ci else None)
+        setup(DEFAULT_GROUPS + ["ci"] if args.ci else None)
         return 0
     if args.command == "build":
         build(args.preset)
@@ -66,6 +126,13 @@ def dispatch(args, the_parser: argparse.ArgumentParser) -> int:
         return run_tests(args.lessons, args.preset)
     if args.command == "check":
         return check(args.lesson)
+    if args.command == "start":
+        return start(args.undo)
+    if args.command == "solution":
+        return solution(args.exercise, args.force, args.diff)
+    if args.command == "release" and (ROOT / workspace.WORKSPACE).exists():
+        raise CourseError("this copy is a started workspace: its exercise files are starter "
+                          "code, not the reference; ./course start --undo first", 2)
     if args.command in EXERCISE_COMMANDS:
         return EXERCISE_COMMANDS[args.command](args)
     if args.command == "list":

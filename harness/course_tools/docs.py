@@ -32,7 +32,7 @@ def capture_runs() -> None:
 
 def docs(serve: bool) -> int:
     build(quiet=True)
-    setup(["ci"], quiet=True)
+    setup(["test"], quiet=True)  # mkdocs and its theme; never the CI-only tools
     say("capturing real program output for the pages")
     capture_runs()
     command = ["mkdocs", "serve"] if serve else ["mkdocs", "build", "--strict"]

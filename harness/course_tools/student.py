@@ -13,7 +13,7 @@ import textwrap
 import time
 from pathlib import Path
 
-from . import grade, meta, release
+from . import grade, meta, release, workspace
 
 STATE_NAME = ".course-state.json"
 
@@ -27,23 +27,57 @@ def load_state(root: Path) -> dict:
         return {}
 
 
-def record(root: Path, results: list[dict]) -> None:
-    """Remembers, per exercise, whether its tests passed the last time they ran.
-    `results` are the --course-report entries (nodeid, outcome)."""
-    the_plan = {(t.lesson, t.key): t for t in meta.plan(root)}
-    seen: dict[str, list[bool]] = {}
+def tally(results: list[dict]) -> dict[tuple[str, str], str]:
+    """(lesson, "file::name") -> "pass", "fail" or "skipped" for every lesson test
+    function in `results` (the --course-report entries: nodeid, outcome), its
+    parametrizations together, counted as ./course grade counts them: it passes
+    when every case passed; when every case was skipped (the machine cannot run
+    it) it is not counted at all. check, test, watch, grade and list all count so."""
+    outcomes: dict[tuple[str, str], list[str]] = {}
     for r in results:
         m = grade.NODE.search(r["nodeid"].replace(os.sep, "/"))
-        t = m and the_plan.get((m["number"], f"{m['file']}::{m['name']}"))
+        if m:
+            outcomes.setdefault((m["number"], f"{m['file']}::{m['name']}"), []).append(
+                r["outcome"])
+    return {key: "skipped" if all(o == "skipped" for o in seen) else
+            "pass" if all(o in ("passed", "xfailed") for o in seen) else "fail"
+            for key, seen in outcomes.items()}
+
+
+def record(root: Path, results: list[dict], whole_lessons: bool = True) -> None:
+    """Remembers, per exercise (and, when `whole_lessons` ran, per lesson), whether
+    its tests passed the last time they ran, and how many of them did.
+    `results` are the --course-report entries (nodeid, outcome)."""
+    the_plan = {(t.lesson, t.key): t for t in meta.plan(root)}
+    per_exercise: dict[str, list[bool]] = {}
+    per_lesson: dict[str, list[bool]] = {}
+    for (lesson, key), status in tally(results).items():
+        if status == "skipped":
+            continue
+        per_lesson.setdefault(lesson, []).append(status == "pass")
+        t = the_plan.get((lesson, key))
         if t and t.exercise:
-            seen.setdefault(t.exercise, []).append(r["outcome"] == "passed")
-    if not seen:
+            per_exercise.setdefault(t.exercise, []).append(status == "pass")
+    if not whole_lessons:
+        per_lesson = {}
+    if not per_exercise and not per_lesson:
         return
     state = load_state(root)
     exercises = state.setdefault("exercises", {})
-    for exercise, outcomes in seen.items():
+    counts = state.setdefault("counts", {})
+    for exercise, outcomes in per_exercise.items():
         exercises[exercise] = "pass" if all(outcomes) else "fail"
+        counts[exercise] = [sum(outcomes), len(outcomes)]
+    for lesson, outcomes in per_lesson.items():
+        state[lesson] = "pass" if all(outcomes) else "fail"
+        counts[lesson] = [sum(outcomes), len(outcomes)]
     (root / STATE_NAME).write_text(json.dumps(state, indent=1))
+
+
+def counted(root: Path, key: str) -> str:
+    """"3/4 tests": how many of an exercise's or lesson's tests passed last time."""
+    found = load_state(root).get("counts", {}).get(key)
+    return f"{found[0]}/{found[1]} tests" if found else ""
 
 
 def hidden_note(root: Path, lesson: dict) -> str:
@@ -67,8 +101,9 @@ def exercise_lines(root: Path, lesson: dict, paint=lambda text, color: text) -> 
     for ex in meta.exercises(lesson):
         status = exercise_status(root, ex["id"])
         color = {"pass": "green", "fail": "red"}.get(status, "dim")
+        how_many = counted(root, ex["id"]) if status != "not run" else ""
         lines.append(f"    {ex['id']:<6} {ex['title']:<44} {points.get(ex['id'], 0):>4g} pts  "
-                     + paint(status, color))
+                     + paint(status, color) + (f"  {how_many}" if how_many else ""))
     return lines
 
 
@@ -78,9 +113,11 @@ def describe(root: Path, lesson: dict, ex: dict, with_hints: bool) -> str:
     files = ", ".join(p.relative_to(root).as_posix() for p in meta.exercise_files(root, lesson, ex))
     the_plan = [t for t in meta.plan(root) if t.exercise == ex["id"]]
     public = [t for t in the_plan if not t.hidden]
+    where = (f"look for TODO(exercise {ex['id']})" if workspace.has_starters(root) else
+             "solved in this copy: ./course start gives you the exercises to do")
     text = [f"exercise {ex['id']}: {ex['title']}  ({sum(t.points for t in the_plan):g} points, "
             f"{exercise_status(root, ex['id'])})",
-            f"  edit:   {files}   (look for TODO(exercise {ex['id']}))",
+            f"  edit:   {files}   ({where})",
             f"  check:  ./course check {lesson['number']}    or: ./course watch"]
     if len(public) < len(the_plan):
         text.append(f"  tests:  {len(public)} public here, {len(the_plan) - len(public)} "
@@ -117,9 +154,9 @@ def hint(root: Path, key: str) -> str:
 
 def reset(root: Path, key: str) -> list[str]:
     """Puts an exercise's starter files back (a copy of your version is kept)."""
-    if not (root / meta.RELEASE_MANIFEST).exists():
-        raise ValueError("reset works in a student release only (this folder has the reference "
-                         "solutions; ./course release --out DIR makes one)")
+    if not workspace.has_starters(root):
+        raise ValueError("reset works in your workspace or a student release only: this folder "
+                         "has the reference solutions (./course start gives you the exercises)")
     lesson, ex = meta.find_exercise(root, key)
     if ex is None:
         raise ValueError("say which exercise: ./course reset 01.1")
@@ -231,7 +268,7 @@ def check_exercise(root: Path, lesson: dict, ex: dict, build_dir: Path, python: 
     result = grade.score(root, [lesson], the_plan, results,
                          {lesson["number"]: broken} if broken else {}, False, pytest_out)
     record(root, results or [{"nodeid": f"lessons/{lesson['folder']}/{t.key}",
-                              "outcome": "failed"} for t in the_plan])
+                              "outcome": "failed"} for t in the_plan], whole_lessons=False)
     for t in result["tests"]:
         mark = paint("pass", "green") if t["status"] == "pass" else paint(t["status"], "red")
         print(f"  {mark:<6} {t['name']}", file=out)

@@ -1,5 +1,10 @@
 """./course test and check: build, run ctest (common/) and pytest (the lessons),
-print one pass/fail line per lesson, remember the results for ./course list."""
+print one pass/fail line per lesson, remember the results for ./course list.
+
+A lesson's tests are counted per test function, its parametrizations together,
+the way ./course grade and ./course list count them (student.tally). In a
+started workspace (./course start) the exercises' tests fail until the student
+solves them: the table says "to do" for those, and FAIL only for the rest."""
 
 from __future__ import annotations
 
@@ -9,7 +14,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from . import meta
+from . import grade, meta, workspace
 from .build import build
 from .console import paint, say, tty
 from .project import ROOT, STATE, find_lesson, lessons
@@ -36,18 +41,25 @@ def run_tests(keys: list[str], preset: str = "default", unit: bool = True,
         results += read_junit(unit_report)
 
     say("lesson tests")
+    started_workspace = workspace.started(ROOT)
+    if started_workspace:
+        print(paint("(your workspace: the exercises' tests fail until you solve them; "
+                    "./course start --undo brings the reference solutions back)", "yellow"))
     report = build_dir / "pytest-report.json"
     report.unlink(missing_ok=True)
     paths = [str(ROOT / "lessons" / lesson["folder"]) for lesson in selected]
-    if not keys:
+    if not keys and not started_workspace:
+        # the course's checks of itself, which expect the reference solutions: not
+        # in a workspace (nor in a student release, which leaves them out)
         paths += [str(p) for p in (ROOT / "harness" / "tests",) if p.is_dir()]
     workers = ["-n", "auto"] if len(selected) > 1 else []
     env = dict(os.environ, COURSE_BIN_DIR=str(build_dir / "bin"))
     if preset in ("asan", "tsan"):
         env["COURSE_SANITIZER"] = preset
     subprocess.run([python, "-m", "pytest", *workers, "-q", "--course-report", str(report),
+                    # check: what ./course grade runs (every public lesson test); test:
                     # slow tests (the release check, a browser) have their own CI step
-                    "-m", "not slow and not hidden" if public_only else "not slow",
+                    "-m", "not hidden" if public_only else "not slow",
                     *paths], cwd=ROOT, env=env)
     if report.exists():
         from . import student
@@ -74,19 +86,47 @@ def read_junit(path: Path) -> list[dict]:
     return results
 
 
+def counted_results(results: list[dict]) -> list[dict]:
+    """The results as the table counts them: a lesson's test function once, its
+    parametrizations together (student.tally, as ./course grade and list count);
+    anything else (the ctest unit tests, the harness's checks) per test."""
+    from . import student
+    functions = student.tally(results)
+    plan = {(t.lesson, t.key): t for t in meta.plan(ROOT)}
+    rows = [r for r in results if not grade.NODE.search(r["nodeid"].replace(os.sep, "/"))]
+    durations: dict[tuple[str, str], float] = {}
+    for r in results:
+        m = grade.NODE.search(r["nodeid"].replace(os.sep, "/"))
+        if m:
+            key = (m["number"], f"{m['file']}::{m['name']}")
+            durations[key] = durations.get(key, 0.0) + r.get("duration", 0.0)
+    for (lesson, key), status in functions.items():
+        t = plan.get((lesson, key))
+        rows.append({"lesson": lesson, "nodeid": key, "duration": durations[(lesson, key)],
+                     "exercise": t.exercise if t else "",
+                     "outcome": {"pass": "passed", "fail": "failed"}.get(status, status)})
+    return rows
+
+
 def print_table(results: list[dict], selected: list[dict], elapsed: float) -> int:
     titles = {lesson["number"]: lesson["title"] for lesson in lessons()}
     titles["common"] = "common/ library (unit tests)"
     order = ["common"] + [lesson["number"] for lesson in selected]
+    to_do = workspace.started(ROOT)  # the exercises' failures are the student's work to do
     rows = {}
-    for r in results:
-        row = rows.setdefault(r["lesson"], {"passed": 0, "failed": 0, "skipped": 0, "time": 0.0})
+    for r in counted_results(results):
+        row = rows.setdefault(r["lesson"], {"passed": 0, "failed": 0, "skipped": 0, "time": 0.0,
+                                            "exercise_failed": 0, "exercises": set()})
         key = "passed" if r["outcome"] == "passed" else \
             "skipped" if r["outcome"] == "skipped" else "failed"
         row[key] += 1
         row["time"] += r.get("duration", 0.0)
+        if key == "failed" and r.get("exercise"):
+            row["exercise_failed"] += 1
+            row["exercises"].add(r["exercise"])
     print()
-    print(f"{'lesson':<44} {'passed':>6} {'failed':>6} {'skipped':>7}  result")
+    print(f"{'lesson':<44} {'passed':>6} {'failed':>6} {'skipped':>7}  result"
+          + paint("   (tests counted as ./course grade counts them)", "dim"))
     for key in order + sorted(set(rows) - set(order)):
         if key not in rows:
             if key != "common":
@@ -96,11 +136,18 @@ def print_table(results: list[dict], selected: list[dict], elapsed: float) -> in
         row = rows[key]
         ok = row["failed"] == 0 and row["passed"] > 0
         label = (key + " " + titles.get(key, "")) if key != "common" else titles[key]
+        if not ok and to_do and row["failed"] == row["exercise_failed"] and row["passed"] > 0:
+            result = paint("TO DO", "yellow") + paint(
+                f"  exercise {', '.join(sorted(row['exercises']))} not solved yet "
+                f"(./course hint {key})", "dim")
+        else:
+            result = paint("PASS" if ok else "FAIL", "green" if ok else "red")
         print(f"{label[:44]:<44} {row['passed']:>6} {row['failed']:>6} {row['skipped']:>7}  "
-              + paint("PASS" if ok else "FAIL", "green" if ok else "red"))
+              + result)
     passed = sum(r["passed"] for r in rows.values())
     failed = sum(r["failed"] for r in rows.values())
     skipped = sum(r["skipped"] for r in rows.values())
+    exercise_failed = sum(r["exercise_failed"] for r in rows.values())
     missing = [k for k in order if k not in rows and k != "common"]
     remember(rows)
     for r in results:
@@ -108,13 +155,19 @@ def print_table(results: list[dict], selected: list[dict], elapsed: float) -> in
             print(paint(f"  failed: {r['nodeid']}", "red"))
     print(f"\n(took {elapsed:.1f} s)")
     print(f"course: {passed} passed, {failed} failed" + (f", {skipped} skipped" if skipped else ""))
+    if to_do and exercise_failed:
+        print(paint(f"{exercise_failed} of the failures are exercise tests: in your workspace "
+                    f"they fail until you solve the exercises (./course list shows which)",
+                    "yellow"))
     return 1 if failed or missing or passed == 0 else 0
 
 
 def remember(rows: dict) -> None:
+    """The rows that are no lesson (common/): the lessons' are student.record's."""
     state = json.loads(STATE.read_text()) if STATE.exists() else {}
     for key, row in rows.items():
-        state[key] = "pass" if row["failed"] == 0 and row["passed"] > 0 else "fail"
+        if key == "common":
+            state[key] = "pass" if row["failed"] == 0 and row["passed"] > 0 else "fail"
     STATE.write_text(json.dumps(state, indent=1))
 
 
@@ -122,10 +175,19 @@ def list_lessons() -> int:
     """./course list: every lesson, how its tests went last time, its exercises."""
     from . import student
     state = json.loads(STATE.read_text()) if STATE.exists() else {}
+    print(paint({"workspace": "your workspace: the exercises are yours to do "
+                              "(./course hint NN)",
+                 "release": "a student release: the exercises are yours to do "
+                            "(./course hint NN)",
+                 "reference": "the reference: every exercise is solved in this copy "
+                              "(./course start gives you the exercises to do)"}
+                [workspace.kind(ROOT)], "bold"))
     for lesson in lessons():
         status = state.get(lesson["number"], "not run")
         color = {"pass": "green", "fail": "red"}.get(status, "dim")
-        print(f"{lesson['number']}  {lesson['title']:<50} {paint(status, color)}")
+        how_many = student.counted(ROOT, lesson["number"]) if status != "not run" else ""
+        print(f"{lesson['number']}  {lesson['title']:<50} {paint(status, color)}"
+              + (f"  {how_many}" if how_many else ""))
         print(paint(f"      programs: {', '.join(lesson.get('programs', []))}", "dim"))
         for line in student.exercise_lines(ROOT, lesson, paint):
             print(line)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import re
+import shutil
 import subprocess
 import sys
 import types
@@ -21,8 +22,8 @@ sys.path.insert(0, str(ROOT / "harness"))
 from course_tools import cli, meta  # noqa: E402
 
 COURSE = ROOT / "course"
-COMMANDS = ["setup", "build", "test", "check", "hint", "watch", "reset", "grade", "autograder",
-            "release", "list", "run", "demo", "capture", "fuzz", "docs"]
+COMMANDS = ["setup", "build", "test", "check", "start", "solution", "hint", "watch", "reset",
+            "grade", "autograder", "release", "list", "run", "demo", "capture", "fuzz", "docs"]
 ENV = dict(os.environ, NO_COLOR="1")
 
 
@@ -90,7 +91,7 @@ def test_a_pipe_closed_before_the_first_line_is_no_traceback():
 
 # The modules behind ./course's commands (grading has its own: grade, release, student).
 CLI_MODULES = ["console", "project", "setup", "build", "testrun", "show", "docs", "fuzz",
-               "exercise_commands", "meta"]
+               "exercise_commands", "meta", "workspace"]
 
 
 def test_the_library_modules_never_exit():
@@ -140,3 +141,202 @@ def test_meta_without_tomllib_or_tomli_says_what_is_missing(monkeypatch):
     monkeypatch.setitem(sys.modules, spec.name, copy)
     with pytest.raises(ModuleNotFoundError, match="tomli"):
         spec.loader.exec_module(copy)
+
+
+# ---------------------------------------------------------------- build progress
+
+NINJA_LINES = [f"[{n}/40] Building CXX object lessons/04-tcp-echo-server/CMakeFiles/"
+               f"upper_echo_server.dir/upper_echo_server.cpp.o" for n in range(1, 40)] + \
+              ["[40/40] Linking CXX executable bin/upper_echo_server"]
+
+
+def fake_build(tmp_path, lines: list[str], status: int = 0) -> list[str]:
+    script = tmp_path / "fake_ninja.py"
+    script.write_text(f"import sys\nfor line in {lines!r}:\n    print(line, flush=True)\n"
+                      f"sys.exit({status})\n")
+    return [sys.executable, str(script)]
+
+
+def test_a_build_shows_its_progress_in_a_log(tmp_path, capsys):
+    """Not a terminal (CI, a pipe): a line at every tenth, the last step, the time."""
+    from course_tools import build
+    build.run_build(fake_build(tmp_path, ["[0/2] Re-checking globbed directories...",
+                                          "[1/2] Re-running CMake...",
+                                          *NINJA_LINES[:20], "a compiler warning",
+                                          *NINJA_LINES[20:]]), True, "building (default)")
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "==> building (default)"
+    steps = [line for line in out if line.lstrip().startswith("[")]
+    assert steps[0] == "  [1/2]  50%  Re-running CMake...", steps
+    steps = steps[1:]
+    assert 10 <= len(steps) <= 12, out
+    assert steps[0].startswith("  [ 1/40]   2%"), steps[0]
+    assert "compiling lessons/04-tcp-echo-server/upper_echo_server.cpp" in steps[0]
+    assert "[40/40] 100%  linking upper_echo_server" in steps[-1]
+    assert out[-1].startswith("  built in ")
+    assert "a compiler warning" not in "\n".join(out)  # quiet: shown only on failure
+    assert "Re-checking" not in "\n".join(out)
+
+
+def test_a_build_on_a_terminal_redraws_one_line(tmp_path):
+    import io
+    from course_tools import build
+    out = io.StringIO()
+    progress = build.Progress(out, interactive=True, title="building (default)")
+    for line in NINJA_LINES:
+        assert progress.step(line)
+    assert not progress.step("In file included from x.hpp:3:")
+    progress.finish(True)
+    text = out.getvalue()
+    assert text.count("\r\033[K") >= len(NINJA_LINES)
+    assert "[40/40] ####################" in text
+    assert "[ 1/40] ...................." in text
+    assert text.endswith("  built in 0.0 s\n") or "built in" in text.rsplit("\033[K", 1)[-1]
+    assert "built in" in text
+
+
+def test_nothing_to_build_says_nothing_when_quiet(tmp_path, capsys):
+    from course_tools import build
+    build.run_build(fake_build(tmp_path, ["[0/2] Re-checking globbed directories...",
+                                          "ninja: no work to do."]), True, "building")
+    assert capsys.readouterr().out == ""  # ./course run's output goes into the pages
+
+
+def test_a_failed_quiet_build_shows_the_compiler(tmp_path, capsys):
+    from course_tools import build
+    from course_tools.console import CourseError
+    with pytest.raises(CourseError):
+        build.run_build(fake_build(tmp_path, [NINJA_LINES[0], "x.cpp:3:1: error: boom",
+                                              "ninja: build stopped: subcommand failed."], 1),
+                        True, "building")
+    out = capsys.readouterr().out
+    assert "x.cpp:3:1: error: boom" in out and "built in" not in out
+
+
+def test_make_percentages_count_too():
+    import io
+    from course_tools import build
+    out = io.StringIO()
+    progress = build.Progress(out, interactive=False)
+    assert progress.step("[ 50%] Building CXX object common/CMakeFiles/course_common.dir/"
+                         "src/net.cpp.o")
+    assert "compiling common/src/net.cpp" in out.getvalue()
+
+
+# ---------------------------------------------------------------- setup groups
+
+def test_docs_installs_no_ci_only_tools(monkeypatch):
+    from course_tools import docs, setup
+    asked = []
+    monkeypatch.setattr(docs, "setup", lambda groups=None, quiet=False: asked.append(groups))
+    monkeypatch.setattr(docs, "build", lambda **kwargs: ROOT / "build")
+    monkeypatch.setattr(docs, "capture_runs", lambda: None)
+    monkeypatch.setattr(docs.subprocess, "run",
+                        lambda *a, **k: subprocess.CompletedProcess(a, 0))
+    docs.docs(False)
+    wanted = {package for groups in asked for group in groups for package in
+              setup.PACKAGES[group]}
+    assert asked and "mkdocs" in wanted
+    assert not wanted & {"iperf3", "wrk", "clang-tidy"}, asked
+
+
+def test_setup_installs_what_the_pages_use():
+    from course_tools import setup
+    default = {p for group in setup.DEFAULT_GROUPS for p in setup.PACKAGES[group]}
+    assert {"socat", "netcat-openbsd", "tshark", "curl", "strace"} <= default
+    ci_only = set(setup.PACKAGES["ci"])
+    assert {"iperf3", "wrk"} <= ci_only and not ci_only & default
+    pages = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "docs").rglob("*.md"))
+    assert "socat" in pages and re.search(r"\bnc -q1\b", pages)
+
+
+def test_setup_asks_for_tomli_where_python_has_no_tomllib(monkeypatch):
+    from course_tools import setup
+    assert setup.toml_packages() == []
+    monkeypatch.setitem(sys.modules, "tomllib", None)
+    monkeypatch.setitem(sys.modules, "tomli", None)
+    assert setup.toml_packages() == ["python3-tomli"]
+
+
+def test_ubuntu_2204_cmake_reads_the_build():
+    """Ubuntu 22.04 has CMake 3.22: the build and its presets must ask no more."""
+    import json
+    found = re.search(r"cmake_minimum_required\(VERSION (\d+)\.(\d+)",
+                      (ROOT / "CMakeLists.txt").read_text())
+    assert found and (int(found[1]), int(found[2])) <= (3, 22)
+    presets = json.loads((ROOT / "CMakePresets.json").read_text())
+    assert presets["version"] <= 3  # version 4 needs CMake 3.23, 6 needs 3.25
+    need = presets["cmakeMinimumRequired"]
+    assert (need["major"], need["minor"]) <= (3, 22)
+
+
+def test_the_devcontainer_installs_with_course_setup():
+    import json
+    folder = ROOT / ".devcontainer"
+    config = json.loads((folder / "devcontainer.json").read_text())
+    assert config["build"]["dockerfile"] == "Dockerfile"
+    dockerfile = (folder / "Dockerfile").read_text().replace("\\\n", " ")  # one line per step
+    assert re.search(r"^FROM debian:12\b", dockerfile, re.M)
+    assert re.search(r"^RUN .*\./course setup", dockerfile, re.M)
+    from course_tools import setup
+    listed = {word for word in re.findall(r"[a-z0-9][a-z0-9.+-]+", dockerfile)}
+    repeated = listed & {p for group in setup.PACKAGES.values() for p in group} - {"python3"}
+    assert not repeated, f"the Dockerfile repeats ./course setup's packages: {repeated}"
+
+
+# ---------------------------------------------------------------- counts agree
+
+def test_check_grade_and_list_count_the_same(tmp_path):
+    """One lesson's results, parametrized tests among them (some cases failing,
+    some skipped): the ./course check table, ./course grade's score table and
+    ./course list's counts say the same number of tests passed and failed."""
+    from course_tools import grade, student, testrun
+    lesson = next(lesson for lesson, _ in meta.all_exercises(ROOT))
+    plan = [t for t in meta.plan(ROOT) if t.lesson == lesson["number"] and not t.hidden]
+    results = []
+    for n, t in enumerate(plan):
+        cases = {0: ["passed", "passed"], 1: ["passed", "failed"], 2: ["skipped", "skipped"],
+                 3: ["passed", "skipped"], 4: ["failed"]}.get(n % 6, ["passed"])
+        for i, outcome in enumerate(cases):
+            results.append({"lesson": lesson["number"], "outcome": outcome, "duration": 0.01,
+                            "nodeid": f"lessons/{lesson['folder']}/{t.key}"
+                                      + (f"[case{i}]" if len(cases) > 1 else "")})
+    rows = testrun.counted_results(results)
+    check = {k: sum(r["outcome"] == k for r in rows) for k in ("passed", "failed", "skipped")}
+
+    graded = grade.score(ROOT, [lesson], plan, results, {}, False)
+    graded_lesson = graded["lessons"][0]
+    assert (check["passed"], check["passed"] + check["failed"]) == \
+        (graded_lesson["passed"], graded_lesson["tests"])
+    assert check["skipped"] == graded["not_gradable"]
+
+    # ./course list reads what check (and grade, and watch) recorded
+    state_root = tmp_path / "course"
+    shutil.copytree(ROOT, state_root, ignore=shutil.ignore_patterns(
+        "build*", ".git", "site", "__pycache__", ".course-state.json", ".course"))
+    student.record(state_root, results)
+    assert student.counted(state_root, lesson["number"]) == \
+        f"{graded_lesson['passed']}/{graded_lesson['tests']} tests"
+    for ex in graded_lesson["exercises"]:
+        if ex["tests"]:
+            assert student.counted(state_root, ex["id"]) == f"{ex['passed']}/{ex['tests']} tests"
+            assert student.exercise_status(state_root, ex["id"]) == \
+                ("pass" if ex["passed"] == ex["tests"] else "fail")
+
+
+def test_ubuntu_leaves_out_what_it_does_not_package(monkeypatch, tmp_path):
+    """Ubuntu has no chromium deb (a snap), 22.04 no mkdocs-material: asking apt for
+    them would fail the whole install, and a student without sudo would be told
+    to install a package that does not exist."""
+    from course_tools import setup
+    monkeypatch.setattr(setup, "NOT_FOUND", tmp_path / "packages-not-found.txt")
+    jammy = setup.unpackaged({"ID": "ubuntu", "VERSION_ID": "22.04"})
+    noble = setup.unpackaged({"ID": "ubuntu", "VERSION_ID": "24.04"})
+    debian = setup.unpackaged({"ID": "debian", "VERSION_ID": "12"})
+    assert {"chromium", "mkdocs-material", "python3-pymdownx"} <= set(jammy)
+    assert set(noble) == {"chromium"} and debian == {}
+    build_needs = set(setup.PACKAGES["build"]) | set(setup.PACKAGES["tools"])
+    assert not build_needs & set(jammy), "every supported system must build the lessons"
+    assert all(instead for instead in jammy.values())
+    setup.NOT_FOUND.write_text("some-package\n")
+    assert "some-package" in setup.unpackaged({"ID": "debian", "VERSION_ID": "12"})
