@@ -23,60 +23,60 @@ SECTION = re.compile(r"^## (Exercises|练习)[^\n]*\n(?P<body>.*?)(?=^## |\Z)", 
 PAGE = re.compile(r"^lessons/(?P<folder>\d\d-[^/]+)\.md$")
 
 
+# The section's own words in each language; the exercises' text comes from
+# course.toml (title, description, hints, and their *_zh twins).
+WORDS = {
+    "en": {
+        "none": "No exercises for this lesson yet. Change the programs and watch what happens: "
+                "`./course check {n}` tells you whether they still keep their contract.\n",
+        "intro": "Each exercise is code you write in this lesson's folder; the place is marked "
+                 "`TODO(exercise NN.M)`. `./course check {n}` runs the public tests, "
+                 "`./course watch` re-runs them on every save, `./course hint NN.M` helps.\n",
+        "heading": "### Exercise {id}: {title}\n",
+        "facts": "*{points:g} points · edit {files} · {tests}*\n",
+        "tests": lambda public, hidden: f"{public} public test{'s' * (public != 1)}" + (
+            f" and {hidden} hidden" if hidden else ""),
+        "and": ", ", "hints": "Hints", "suffix": "",
+    },
+    "zh": {
+        "none": "本课暂时没有练习。改一改程序，看看会发生什么：`./course check {n}` "
+                "会告诉你它们是否仍然遵守约定。\n",
+        "intro": "每个练习都是你在本课文件夹里要写的代码，位置用 `TODO(exercise NN.M)` 标出。"
+                 "`./course check {n}` 运行公开测试，`./course watch` 在你每次保存时重新运行，"
+                 "`./course hint NN.M` 给出提示。\n",
+        "heading": "### 练习 {id}：{title}\n",
+        "facts": "*{points:g} 分 · 修改 {files} · {tests}*\n",
+        "tests": lambda public, hidden: f"{public} 个公开测试" + (
+            f"，{hidden} 个隐藏测试" if hidden else ""),
+        "and": "、", "hints": "提示", "suffix": "_zh",
+    },
+}
+
+
 def render(lesson: dict, the_plan: list, language: str = "en") -> str:
-    if language == "zh":
-        return render_zh(lesson, the_plan)
+    words = WORDS.get(language, WORDS["en"])
+
+    def text(ex: dict, key: str, default=""):  # the exercise's own words, in this language
+        return ex.get(key + words["suffix"]) or ex.get(key, default)
+
     exercises = meta.exercises(lesson)
     if not exercises:
-        return (f"No exercises for this lesson yet. Change the programs and watch what "
-                f"happens: `./course check {lesson['number']}` tells you whether they still "
-                f"keep their contract.\n")
-    out = [f"Each exercise is code you write in this lesson's folder; the place is marked "
-           f"`TODO(exercise NN.M)`. `./course check {lesson['number']}` runs the public tests, "
-           f"`./course watch` re-runs them on every save, `./course hint NN.M` helps.\n"]
+        return words["none"].format(n=lesson["number"])
+    out = [words["intro"].format(n=lesson["number"])]
     for ex in exercises:
         mine = [t for t in the_plan if t.exercise == ex["id"]]
         public = sum(not t.hidden for t in mine)
-        hidden = len(mine) - public
-        files = ", ".join(f"`lessons/{lesson['folder']}/{f}`" for f in ex.get("files", []))
-        tests = f"{public} public test{'s' * (public != 1)}" + \
-            (f" and {hidden} hidden" if hidden else "")
-        out.append(f"### Exercise {ex['id']}: {ex['title']}\n")
-        out.append(f"*{sum(t.points for t in mine):g} points · edit {files} · {tests}*\n")
-        description = textwrap.dedent(ex.get("description", "")).strip()
+        files = words["and"].join(f"`lessons/{lesson['folder']}/{f}`"
+                                  for f in ex.get("files", []))
+        out.append(words["heading"].format(id=ex["id"], title=text(ex, "title")))
+        out.append(words["facts"].format(points=sum(t.points for t in mine), files=files,
+                                         tests=words["tests"](public, len(mine) - public)))
+        description = textwrap.dedent(text(ex, "description")).strip()
         if description:
             out.append(description + "\n")
-        hints = ex.get("hints", [])
+        hints = text(ex, "hints", [])
         if hints:
-            out.append('??? tip "Hints"\n')
-            out += [f"    {n}. {hint}" for n, hint in enumerate(hints, 1)]
-            out.append("")
-    return "\n".join(out) + "\n"
-
-
-def render_zh(lesson: dict, the_plan: list) -> str:
-    """The same list in Chinese, from course.toml's title_zh, description_zh, hints_zh."""
-    exercises = meta.exercises(lesson)
-    if not exercises:
-        return (f"本课暂时没有练习。改一改程序，看看会发生什么："
-                f"`./course check {lesson['number']}` 会告诉你它们是否仍然遵守约定。\n")
-    out = [f"每个练习都是你在本课文件夹里要写的代码，位置用 `TODO(exercise NN.M)` 标出。"
-           f"`./course check {lesson['number']}` 运行公开测试，`./course watch` 在你每次保存时"
-           f"重新运行，`./course hint NN.M` 给出提示。\n"]
-    for ex in exercises:
-        mine = [t for t in the_plan if t.exercise == ex["id"]]
-        public = sum(not t.hidden for t in mine)
-        hidden = len(mine) - public
-        files = "、".join(f"`lessons/{lesson['folder']}/{f}`" for f in ex.get("files", []))
-        tests = f"{public} 个公开测试" + (f"，{hidden} 个隐藏测试" if hidden else "")
-        out.append(f"### 练习 {ex['id']}：{ex.get('title_zh') or ex['title']}\n")
-        out.append(f"*{sum(t.points for t in mine):g} 分 · 修改 {files} · {tests}*\n")
-        description = textwrap.dedent(ex.get("description_zh") or ex.get("description", ""))
-        if description.strip():
-            out.append(description.strip() + "\n")
-        hints = ex.get("hints_zh") or ex.get("hints", [])
-        if hints:
-            out.append('??? tip "提示"\n')
+            out.append(f'??? tip "{words["hints"]}"\n')
             out += [f"    {n}. {hint}" for n, hint in enumerate(hints, 1)]
             out.append("")
     return "\n".join(out) + "\n"

@@ -1151,14 +1151,19 @@ SEARCH_RESULTS = """new Promise(resolve => {
 })"""
 
 
+def search(browser, site_url: str, term: str) -> tuple[list[str], str]:
+    """The addresses the site's search lists for `term`, and what its box says."""
+    load(browser, site_url + "?" + urllib.parse.urlencode({"q": term}))
+    found = browser.evaluate(SEARCH_RESULTS)
+    return found["hits"], found["meta"]
+
+
 @slow
 def test_site_search_finds_a_lesson(browser, site_url):
-    load(browser, site_url + "?" + urllib.parse.urlencode({"q": "recvfrom"}))
-    found = browser.evaluate(SEARCH_RESULTS)
-    hits = found["hits"]
+    hits, meta = search(browser, site_url, "recvfrom")
     assert any("lessons/01-" in h for h in hits), \
         f"searching the site for 'recvfrom' did not find lesson 01; results: {hits}, " \
-        f"the search box said: {found['meta']!r}"
+        f"the search box said: {meta!r}"
 
 
 @slow
@@ -1166,12 +1171,10 @@ def test_site_search_finds_a_lesson(browser, site_url):
 def test_site_search_finds_the_glossarys_chinese_terms(browser, site_url, term):
     """English lunr drops CJK characters; theme/.../search-cjk.js adds lunr.ja's. The
     glossary has every term; lesson 11 names 粘包 in its first lines."""
-    load(browser, site_url + "?" + urllib.parse.urlencode({"q": term}))
-    found = browser.evaluate(SEARCH_RESULTS)
-    hits = found["hits"]
+    hits, meta = search(browser, site_url, term)
     assert any("glossary" in h for h in hits), \
         f"searching for {term!r} did not find the glossary; results: {hits}, " \
-        f"the search box said: {found['meta']!r}"
+        f"the search box said: {meta!r}"
     if term == "粘包":
         assert any("lessons/11-" in h for h in hits), \
             f"searching for 粘包 did not find lesson 11; results: {hits}"
