@@ -17,7 +17,7 @@ try:  # Python 3.10 (Ubuntu 22.04) has no tomllib: python3-tomli, before meta is
 except Exception as failure:  # no apt, no root: meta's ImportError below says what to do
     print(f"error: {getattr(failure, 'message', failure)}", file=sys.stderr)
 
-from . import meta, workspace  # noqa: E402
+from . import i18n, meta, workspace  # noqa: E402
 from .build import PRESETS, build  # noqa: E402
 from .console import CourseError, error, say  # noqa: E402
 from .docs import docs  # noqa: E402
@@ -31,6 +31,9 @@ from .testrun import list_lessons, run_tests  # noqa: E402
 def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="./course",
                                      description="The student's door to socket-lessons.")
+    parser.add_argument("--lang", choices=i18n.LANGUAGES,
+                        help="the language of its messages (default: $COURSE_LANG or the "
+                             "locale; zh: 简体中文)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.add_parser("setup", help="install what the course needs (apt, when root or sudo)") \
         .add_argument("--ci", action="store_true", help="also the CI-only tools")
@@ -156,6 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         the_parser = make_parser()
         args = the_parser.parse_args(sys.argv[1:] if argv is None else argv)
+        i18n.choose(args.lang)
         status = dispatch(args, the_parser)
         sys.stdout.flush()  # a closed pipe shows here rather than at exit
         return status

@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 from . import formats, meta
+from .i18n import field, pad, t
 from .sandbox import Sandbox
 
 NODE = re.compile(r"lessons/(?P<folder>(?P<number>\d\d)-[^/]+)/(?P<file>[^:]+)::(?P<name>[^\[]+)")
@@ -151,22 +152,22 @@ def score(root: Path, chosen: list[dict], the_plan: list[meta.TestFn], results: 
         if m:
             nodes.setdefault((m["number"], f"{m['file']}::{m['name']}"), []).append(r)
     tests = []
-    for t in the_plan:
-        if t.lesson not in numbers:
+    for planned in the_plan:
+        if planned.lesson not in numbers:
             continue
-        entry = {"lesson": t.lesson, "exercise": t.exercise, "name": t.key, "hidden": t.hidden,
-                 "max_score": t.points, "score": 0.0, "duration": 0.0, "message": "",
-                 "line": t.line, "rule": t.rule, "regression": t.regression}
-        ran = nodes.get((t.lesson, t.key), [])
-        if t.hidden and not hidden:
+        entry = {"lesson": planned.lesson, "exercise": planned.exercise, "name": planned.key, "hidden": planned.hidden,
+                 "max_score": planned.points, "score": 0.0, "duration": 0.0, "message": "",
+                 "line": planned.line, "rule": planned.rule, "regression": planned.regression}
+        ran = nodes.get((planned.lesson, planned.key), [])
+        if planned.hidden and not hidden:
             entry["status"] = "not run"
         elif not ran:
             entry["status"] = "error"
-            why = broken.get(t.lesson)
+            why = broken.get(planned.lesson)
             if why:
                 entry["message"] = "did not run: the lesson did not build\n" + "\n\n".join(
                     f"{target}:\n{errors}" for target, errors in why.items())
-            elif t.hidden and (root / meta.RELEASE_MANIFEST).exists():
+            elif planned.hidden and (root / meta.RELEASE_MANIFEST).exists():
                 entry["message"] = "hidden test: only the instructor's grader has it"
             else:
                 entry["message"] = ("did not run (a collection error?); pytest said:\n"
@@ -179,7 +180,7 @@ def score(root: Path, chosen: list[dict], the_plan: list[meta.TestFn], results: 
         else:
             passed = sum(r["outcome"] in ("passed", "xfailed") for r in ran)
             entry["status"] = "pass" if passed == len(ran) else "fail"
-            entry["score"] = round(t.points * passed / len(ran), 4)
+            entry["score"] = round(planned.points * passed / len(ran), 4)
             entry["duration"] = round(sum(r.get("duration", 0.0) for r in ran), 3)
             failures = [r for r in ran if r["outcome"] not in ("passed", "xfailed")]
             if failures:
@@ -187,7 +188,7 @@ def score(root: Path, chosen: list[dict], the_plan: list[meta.TestFn], results: 
                 if failures[0].get("wire"):  # the transcript, the capture: wire.py
                     text += "\n\n" + failures[0]["wire"]
                 # a program that did not build: say why, where the test needed it
-                for target, errors in broken.get(t.lesson, {}).items():
+                for target, errors in broken.get(planned.lesson, {}).items():
                     if re.search(rf"\b{re.escape(target)}\b", text):
                         text += f"\n\nnote: {target} did not compile:\n{errors}"
                 entry["message"] = text[-MESSAGE_LIMIT:]
@@ -204,7 +205,8 @@ def score(root: Path, chosen: list[dict], the_plan: list[meta.TestFn], results: 
         for ex in meta.exercises(lesson):
             mine = [r for r in rows if r["exercise"] == ex["id"]]
             exercises_out.append({
-                "id": ex["id"], "title": ex["title"], "score": total(mine, "score"),
+                "id": ex["id"], "title": ex["title"], "title_zh": ex.get("title_zh", ""),
+                "score": total(mine, "score"),
                 "max_score": total(mine, "max_score"),
                 "passed": sum(r["status"] == "pass" for r in mine),
                 "tests": len(mine),
@@ -213,6 +215,7 @@ def score(root: Path, chosen: list[dict], the_plan: list[meta.TestFn], results: 
         own = [r for r in rows if not r["exercise"]]
         lessons_out.append({
             "number": lesson["number"], "title": lesson["title"],
+            "title_zh": lesson.get("title_zh", ""),
             "built": lesson["number"] not in broken, "score": total(rows, "score"),
             "max_score": total(rows, "max_score"),
             "passed": sum(r["status"] == "pass" for r in rows), "tests": len(rows),
@@ -231,48 +234,49 @@ def score(root: Path, chosen: list[dict], the_plan: list[meta.TestFn], results: 
 
 
 def summary_line(result: dict) -> str:
-    what = "all tests, public and hidden," if result["hidden_run"] else "all public tests"
     if result["failed"] == 0 and result["passed"] > 0:
-        line = f"{what} passed"
+        line = t("all tests, public and hidden, passed") if result["hidden_run"] \
+            else t("all public tests passed")
     else:
-        line = (f"{result['passed']} passed, {result['failed']} failed"
-                + ("" if result["hidden_run"] else " (public tests)"))
+        line = t("{passed} passed, {failed} failed", passed=result["passed"],
+                 failed=result["failed"]) + ("" if result["hidden_run"] else t(" (public tests)"))
     if result["hidden_not_run"]:
-        line += (f" ({result['hidden_not_run']} hidden tests not run, worth "
-                 f"{result['hidden_points_not_run']:g} points)")
+        line += t(" ({n} hidden tests not run, worth {points:g} points)",
+                  n=result["hidden_not_run"], points=result["hidden_points_not_run"])
     return line
 
 
 def print_table(result: dict, paint=lambda text, color: text, out=sys.stdout) -> None:
     """The failures first, each with its report, then the score table and the
     score: what a student reads last is the summary."""
-    failures = [t for t in result["tests"] if t["status"] in ("fail", "error")]
-    for t in failures:
-        where = f"{t['lesson']}" + (f" exercise {t['exercise']}" if t["exercise"] else "")
-        print(paint(f"\nFAILED ({where}) {t['name']}", "red"), file=out)
-        for line in formats.student_output(t).splitlines()[-60:]:
+    failures = [test for test in result["tests"] if test["status"] in ("fail", "error")]
+    for test in failures:
+        where = f"{test['lesson']}" + (f" exercise {test['exercise']}" if test["exercise"]
+                                       else "")
+        print(paint(f"\nFAILED ({where}) {test['name']}", "red"), file=out)
+        for line in formats.student_output(test).splitlines()[-60:]:
             print(f"    {line}", file=out)
 
     def row(label, score, max_score, passed, tests, extra=""):
         ok = passed == tests and tests > 0
-        mark = paint("PASS" if ok else "FAIL", "green" if ok else "red")
-        print(f"{label[:46]:<46} {passed:>3}/{tests:<3} {score:>7g} / {max_score:<6g} {mark}"
+        mark = paint(t("PASS") if ok else t("FAIL"), "green" if ok else "red")
+        print(f"{pad(label, 46)} {passed:>3}/{tests:<3} {score:>7g} / {max_score:<6g} {mark}"
               f"{extra}", file=out)
 
-    print(f"\n{'lesson / exercise':<46} {'tests':>7} {'points':>16}", file=out)
+    print(f"\n{pad(t('lesson / exercise'), 46)} {t('tests'):>7} {t('points'):>16}", file=out)
     for lesson in result["lessons"]:
-        row(f"{lesson['number']}  {lesson['title']}", lesson["score"], lesson["max_score"],
+        row(f"{lesson['number']}  {field(lesson, 'title')}", lesson["score"], lesson["max_score"],
             lesson["passed"], lesson["tests"],
-            "" if lesson["built"] else paint("  (did not build)", "red"))
+            "" if lesson["built"] else paint(t("  (did not build)"), "red"))
         for ex in lesson["exercises"]:
-            row(f"  {ex['id']}  {ex['title']}", ex["score"], ex["max_score"], ex["passed"],
-                ex["tests"], paint(f"  +{ex['hidden_not_run']} hidden not run", "dim")
+            row(f"  {ex['id']}  {field(ex, 'title')}", ex["score"], ex["max_score"], ex["passed"],
+                ex["tests"], paint(t("  +{n} hidden not run", n=ex["hidden_not_run"]), "dim")
                 if ex["hidden_not_run"] else "")
     ungraded = formats.note_on_ungraded(result)
     if ungraded:
         print(paint(f"\n{ungraded}", "yellow"), file=out)
-    print(f"\nscore: {result['score']:g} / {result['max_score']:g}    {summary_line(result)}",
-          file=out)
+    print("\n" + t("score: {score:g} / {max_score:g}    {summary}", score=result["score"],
+                    max_score=result["max_score"], summary=summary_line(result)), file=out)
 
 
 # ---------------------------------------------------------------- the command

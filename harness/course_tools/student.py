@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from . import grade, meta, release, workspace
+from .i18n import field, pad, t
 
 STATE_NAME = ".course-state.json"
 
@@ -77,7 +78,7 @@ def record(root: Path, results: list[dict], whole_lessons: bool = True) -> None:
 def counted(root: Path, key: str) -> str:
     """"3/4 tests": how many of an exercise's or lesson's tests passed last time."""
     found = load_state(root).get("counts", {}).get(key)
-    return f"{found[0]}/{found[1]} tests" if found else ""
+    return t("{passed}/{total} tests", passed=found[0], total=found[1]) if found else ""
 
 
 def hidden_note(root: Path, lesson: dict) -> str:
@@ -96,14 +97,15 @@ def exercise_status(root: Path, exercise_id: str) -> str:
 def exercise_lines(root: Path, lesson: dict, paint=lambda text, color: text) -> list[str]:
     lines = []
     points = {}
-    for t in meta.plan(root):
-        points[t.exercise] = points.get(t.exercise, 0) + t.points
+    for test in meta.plan(root):
+        points[test.exercise] = points.get(test.exercise, 0) + test.points
     for ex in meta.exercises(lesson):
         status = exercise_status(root, ex["id"])
         color = {"pass": "green", "fail": "red"}.get(status, "dim")
         how_many = counted(root, ex["id"]) if status != "not run" else ""
-        lines.append(f"    {ex['id']:<6} {ex['title']:<44} {points.get(ex['id'], 0):>4g} pts  "
-                     + paint(status, color) + (f"  {how_many}" if how_many else ""))
+        lines.append(f"    {ex['id']:<6} {pad(field(ex, 'title'), 44)} {points.get(ex['id'], 0):>4g} "
+                     f"{t('pts')}  " + paint(t(status), color)
+                     + (f"  {how_many}" if how_many else ""))
     return lines
 
 
@@ -111,29 +113,30 @@ def exercise_lines(root: Path, lesson: dict, paint=lambda text, color: text) -> 
 
 def describe(root: Path, lesson: dict, ex: dict, with_hints: bool) -> str:
     files = ", ".join(p.relative_to(root).as_posix() for p in meta.exercise_files(root, lesson, ex))
-    the_plan = [t for t in meta.plan(root) if t.exercise == ex["id"]]
-    public = [t for t in the_plan if not t.hidden]
-    where = (f"look for TODO(exercise {ex['id']})" if workspace.has_starters(root) else
-             "solved in this copy: ./course start gives you the exercises to do")
-    text = [f"exercise {ex['id']}: {ex['title']}  ({sum(t.points for t in the_plan):g} points, "
-            f"{exercise_status(root, ex['id'])})",
-            f"  edit:   {files}   ({where})",
-            f"  check:  ./course check {lesson['number']}    or: ./course watch"]
+    the_plan = [test for test in meta.plan(root) if test.exercise == ex["id"]]
+    public = [test for test in the_plan if not test.hidden]
+    where = (t("look for TODO(exercise {id})", id=ex["id"]) if workspace.has_starters(root)
+             else t("solved in this copy: ./course start gives you the exercises to do"))
+    text = [t("exercise {id}: {title}  ({points:g} points, {status})", id=ex["id"],
+              title=field(ex, "title"), points=sum(test.points for test in the_plan),
+              status=t(exercise_status(root, ex["id"]))),
+            t("  edit:   {files}   ({where})", files=files, where=where),
+            t("  check:  ./course check {n}    or: ./course watch", n=lesson["number"])]
     if len(public) < len(the_plan):
-        text.append(f"  tests:  {len(public)} public here, {len(the_plan) - len(public)} "
-                    f"hidden that your instructor runs")
-    description = textwrap.dedent(ex.get("description", "")).strip()
+        text.append(t("  tests:  {public} public here, {hidden} hidden that your instructor runs",
+                      public=len(public), hidden=len(the_plan) - len(public)))
+    description = textwrap.dedent(field(ex, "description")).strip()
     if description:
         text += [""] + ["  " + line for line in description.splitlines()]
     if with_hints:
-        hints = ex.get("hints", [])
+        hints = field(ex, "hints", [])
         text.append("")
         if not hints:
-            text.append("  (no hints for this one: read the failing test's message)")
-        for n, hint in enumerate(hints, 1):
-            wrapped = textwrap.wrap(hint, 76, initial_indent=f"  hint {n}: ",
-                                    subsequent_indent="          ")
-            text += wrapped
+            text.append(t("  (no hints for this one: read the failing test's message)"))
+        for n, hint_text in enumerate(hints, 1):
+            label = t("  hint {n}: ", n=n)
+            text += textwrap.wrap(hint_text, 76, initial_indent=label,
+                                  subsequent_indent=" " * len(label))
     return "\n".join(text)
 
 
@@ -143,11 +146,11 @@ def hint(root: Path, key: str) -> str:
         return describe(root, lesson, ex, with_hints=True)
     exercises = meta.exercises(lesson)
     if not exercises:
-        return (f"lesson {lesson['number']} has no exercises yet: read its page "
-                f"(docs/lessons/{lesson['folder']}.md) and experiment.")
-    return "\n\n".join([f"lesson {lesson['number']}: {lesson['title']}"] + [
-        describe(root, lesson, ex, with_hints=False) +
-        f"\n  hints:  ./course hint {ex['id']}" for ex in exercises])
+        return t("lesson {n} has no exercises yet: read its page (docs/lessons/{folder}.md) "
+                 "and experiment.", n=lesson["number"], folder=lesson["folder"])
+    return "\n\n".join([t("lesson {n}: {title}", n=lesson["number"], title=field(lesson, "title"))]
+                       + [describe(root, lesson, ex, with_hints=False) + "\n"
+                          + t("  hints:  ./course hint {id}", id=ex["id"]) for ex in exercises])
 
 
 # ---------------------------------------------------------------- reset
@@ -267,13 +270,14 @@ def check_exercise(root: Path, lesson: dict, ex: dict, build_dir: Path, python: 
                                                python, 300, nodes=nodes)
     result = grade.score(root, [lesson], the_plan, results,
                          {lesson["number"]: broken} if broken else {}, False, pytest_out)
-    record(root, results or [{"nodeid": f"lessons/{lesson['folder']}/{t.key}",
-                              "outcome": "failed"} for t in the_plan], whole_lessons=False)
-    for t in result["tests"]:
-        mark = paint("pass", "green") if t["status"] == "pass" else paint(t["status"], "red")
-        print(f"  {mark:<6} {t['name']}", file=out)
-        if t["status"] != "pass":
-            for line in t["message"].splitlines()[-30:]:
+    record(root, results or [{"nodeid": f"lessons/{lesson['folder']}/{test.key}",
+                              "outcome": "failed"} for test in the_plan], whole_lessons=False)
+    for test in result["tests"]:
+        mark = paint("pass", "green") if test["status"] == "pass" else \
+            paint(test["status"], "red")
+        print(f"  {mark:<6} {test['name']}", file=out)
+        if test["status"] != "pass":
+            for line in test["message"].splitlines()[-30:]:
                 print(f"         {line}", file=out)
     passed = result["failed"] == 0 and result["passed"] > 0
     print(paint(f"exercise {ex['id']}: " + ("all public tests pass" if passed else

@@ -19,6 +19,7 @@ from .build import build
 from .console import paint, say, tty
 from .project import ROOT, STATE, find_lesson, lessons
 from .setup import setup, test_python
+from .i18n import field, pad, t
 
 
 def run_tests(keys: list[str], preset: str = "default", unit: bool = True,
@@ -109,7 +110,7 @@ def counted_results(results: list[dict]) -> list[dict]:
 
 
 def print_table(results: list[dict], selected: list[dict], elapsed: float) -> int:
-    titles = {lesson["number"]: lesson["title"] for lesson in lessons()}
+    titles = {lesson["number"]: field(lesson, "title") for lesson in lessons()}
     titles["common"] = "common/ library (unit tests)"
     order = ["common"] + [lesson["number"] for lesson in selected]
     to_do = workspace.started(ROOT)  # the exercises' failures are the student's work to do
@@ -125,23 +126,24 @@ def print_table(results: list[dict], selected: list[dict], elapsed: float) -> in
             row["exercise_failed"] += 1
             row["exercises"].add(r["exercise"])
     print()
-    print(f"{'lesson':<44} {'passed':>6} {'failed':>6} {'skipped':>7}  result"
-          + paint("   (tests counted as ./course grade counts them)", "dim"))
+    print(f"{pad(t('lesson'), 44)} {t('passed'):>6} {t('failed'):>6} {t('skipped'):>7}  "
+          f"{t('result')}"
+          + paint(t("   (tests counted as ./course grade counts them)"), "dim"))
     for key in order + sorted(set(rows) - set(order)):
         if key not in rows:
             if key != "common":
                 print(f"{key + ' ' + titles.get(key, ''):<44} {'-':>6} {'-':>6} {'-':>7}  "
-                      + paint("NO TESTS", "red"))
+                      + paint(t("NO TESTS"), "red"))
             continue
         row = rows[key]
         ok = row["failed"] == 0 and row["passed"] > 0
         label = (key + " " + titles.get(key, "")) if key != "common" else titles[key]
         if not ok and to_do and row["failed"] == row["exercise_failed"] and row["passed"] > 0:
-            result = paint("TO DO", "yellow") + paint(
-                f"  exercise {', '.join(sorted(row['exercises']))} not solved yet "
-                f"(./course hint {key})", "dim")
+            result = paint(t("TO DO"), "yellow") + paint(
+                t("  exercise {ids} not solved yet", ids=", ".join(sorted(row["exercises"])))
+                + f" (./course hint {key})", "dim")
         else:
-            result = paint("PASS" if ok else "FAIL", "green" if ok else "red")
+            result = paint(t("PASS") if ok else t("FAIL"), "green" if ok else "red")
         print(f"{label[:44]:<44} {row['passed']:>6} {row['failed']:>6} {row['skipped']:>7}  "
               + result)
     passed = sum(r["passed"] for r in rows.values())
@@ -175,20 +177,21 @@ def list_lessons() -> int:
     """./course list: every lesson, how its tests went last time, its exercises."""
     from . import student
     state = json.loads(STATE.read_text()) if STATE.exists() else {}
-    print(paint({"workspace": "your workspace: the exercises are yours to do "
+    print(paint(t({"workspace": "your workspace: the exercises are yours to do "
+                                "(./course hint NN)",
+                   "release": "a student release: the exercises are yours to do "
                               "(./course hint NN)",
-                 "release": "a student release: the exercises are yours to do "
-                            "(./course hint NN)",
-                 "reference": "the reference: every exercise is solved in this copy "
-                              "(./course start gives you the exercises to do)"}
-                [workspace.kind(ROOT)], "bold"))
+                   "reference": "the reference: every exercise is solved in this copy "
+                                "(./course start gives you the exercises to do)"}
+                  [workspace.kind(ROOT)]), "bold"))
     for lesson in lessons():
         status = state.get(lesson["number"], "not run")
         color = {"pass": "green", "fail": "red"}.get(status, "dim")
         how_many = student.counted(ROOT, lesson["number"]) if status != "not run" else ""
-        print(f"{lesson['number']}  {lesson['title']:<50} {paint(status, color)}"
+        print(f"{lesson['number']}  {pad(field(lesson, 'title'), 50)} {paint(t(status), color)}"
               + (f"  {how_many}" if how_many else ""))
-        print(paint(f"      programs: {', '.join(lesson.get('programs', []))}", "dim"))
+        print(paint(t("      programs: {programs}", programs=", ".join(lesson.get("programs", []))),
+                    "dim"))
         for line in student.exercise_lines(ROOT, lesson, paint):
             print(line)
     return 0

@@ -11,7 +11,6 @@ from __future__ import annotations
 import difflib
 import re
 import sys
-import tomllib
 from pathlib import Path
 
 import pytest
@@ -74,8 +73,7 @@ def test_a_chinese_page_lines_up_with_its_english_page(page):
 
 
 def test_every_exercise_has_its_text_in_both_languages():
-    with open(ROOT / "course.toml", "rb") as f:
-        course = tomllib.load(f)
+    course = meta.load(ROOT)
     missing = []
     for lesson in course["lesson"]:
         for ex in lesson.get("exercise", []):
@@ -99,3 +97,52 @@ def test_the_chinese_exercise_section_comes_from_course_toml():
         assert f"### 练习 {ex['id']}：{ex['title_zh']}" in text
         assert ex["hints_zh"][0] in text
     assert "提示" in text and "分" in text
+
+
+# ------------------------------------------------------------------ the tool's own language
+
+import os  # noqa: E402
+import subprocess  # noqa: E402
+
+
+def course(*args, **env) -> str:
+    environment = {k: v for k, v in os.environ.items()
+                   if k not in ("COURSE_LANG", "LC_ALL", "LC_MESSAGES", "LANG")}
+    environment.update(env, NO_COLOR="1")
+    done = subprocess.run(["sh", str(ROOT / "course"), *args], capture_output=True, text=True,
+                          timeout=60, env=environment)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+def first_exercise() -> dict:
+    return meta.all_exercises(ROOT)[0][1]
+
+
+def test_hint_speaks_chinese_with_lang_zh():
+    ex = first_exercise()
+    text = course("--lang", "zh", "hint", ex["id"])
+    assert f"练习 {ex['id']}：{ex['title_zh']}" in text
+    assert "提示 1：" in text and ex["hints_zh"][0][:12] in text
+    assert ex["hints"][0] not in text  # not the English hint
+
+
+def test_the_locale_or_course_lang_choose_the_language():
+    ex = first_exercise()
+    assert ex["title_zh"] in course("hint", ex["id"], LANG="zh_CN.UTF-8")
+    assert ex["title_zh"] in course("hint", ex["id"], COURSE_LANG="zh", LANG="en_US.UTF-8")
+    english = course("hint", ex["id"], LANG="en_US.UTF-8")
+    assert f"exercise {ex['id']}: {ex['title']}" in english and ex["title_zh"] not in english
+
+
+def test_list_speaks_chinese_and_keeps_its_columns():
+    text = course("--lang", "zh", "list")
+    lesson = meta.lessons(ROOT)[0]
+    assert lesson["title_zh"] in text and "程序：" in text
+    from course_tools.i18n import width
+    rows = [line for line in text.splitlines() if re.match(r"^\d\d  ", line)]
+    states = [re.search(r"(通过|未通过|未运行)", line) for line in rows]
+    assert rows and all(states), rows
+    # every state starts in the same terminal column: the titles are padded by width
+    assert len({width(line[:m.start()]) for line, m in zip(rows, states)}) == 1, rows
+
