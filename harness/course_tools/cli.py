@@ -25,7 +25,7 @@ from .exercise_commands import EXERCISE_COMMANDS, add_exercise_commands  # noqa:
 from .fuzz import fuzz  # noqa: E402
 from .project import ROOT, find_lesson, metadata  # noqa: E402
 from .show import capture, run_lesson  # noqa: E402
-from .testrun import list_lessons, run_tests  # noqa: E402
+from .testrun import capture_failures, list_lessons, run_tests  # noqa: E402
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -69,6 +69,10 @@ def make_parser() -> argparse.ArgumentParser:
 def check(lesson: str) -> int:
     from . import student
     status = run_tests([lesson], public_only=True)
+    if status:
+        for pcap in capture_failures(lesson):
+            print(f"  packet capture: {pcap}\n      open it with: tshark -r {pcap}   "
+                  f"(or Wireshark)")
     print(student.hidden_note(ROOT, find_lesson(lesson)))
     return status
 

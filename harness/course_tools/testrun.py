@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -17,9 +18,9 @@ from pathlib import Path
 from . import grade, meta, workspace
 from .build import build
 from .console import paint, say, tty
-from .project import ROOT, STATE, find_lesson, lessons
-from .setup import setup, test_python
 from .i18n import field, pad, t
+from .project import BUILD, ROOT, STATE, find_lesson, lessons
+from .setup import setup, test_python
 
 
 def run_tests(keys: list[str], preset: str = "default", unit: bool = True,
@@ -70,6 +71,27 @@ def run_tests(keys: list[str], preset: str = "default", unit: bool = True,
         results.append({"lesson": "pytest", "outcome": "error", "duration": 0,
                         "nodeid": "pytest", "message": "pytest did not run"})
     return print_table(results, selected, time.monotonic() - started)
+
+
+def capture_failures(key: str, preset: str = "default") -> list[Path]:
+    """`./course check`: each failing test of the lesson runs once more, alone, with
+    its loopback traffic recorded (tcpdump, root only); returns the pcaps kept."""
+    lesson = find_lesson(key)
+    report = BUILD / "pytest-report.json"
+    if not report.exists() or os.geteuid() != 0 or not shutil.which("tcpdump"):
+        return []
+    failing = [r["nodeid"] for r in json.loads(report.read_text())
+               if r["outcome"] in ("failed", "error") and f"/{lesson['folder']}/" in r["nodeid"]]
+    if not failing:
+        return []
+    folder = BUILD / "captures" / f"check-{lesson['number']}"
+    shutil.rmtree(folder, ignore_errors=True)
+    say(f"running the {len(failing)} failing test{'s' * (len(failing) != 1)} once more, "
+        f"recording the loopback traffic")
+    subprocess.run([test_python(), "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                    f"--course-capture={folder}", *failing], cwd=ROOT, capture_output=True,
+                   env=dict(os.environ, COURSE_BIN_DIR=str(BUILD / "bin")), timeout=600)
+    return sorted(folder.glob("*.pcap"))
 
 
 def read_junit(path: Path) -> list[dict]:
