@@ -146,3 +146,59 @@ def test_list_speaks_chinese_and_keeps_its_columns():
     # every state starts in the same terminal column: the titles are padded by width
     assert len({width(line[:m.start()]) for line, m in zip(rows, states)}) == 1, rows
 
+
+
+# ------------------------------------------------------------------ one word for each term
+
+# The glossary's Chinese terms, and the other translations a page must not use
+# instead (the glossary itself names some of them, on purpose, and is exempt).
+TERMS = {
+    "套接字": ["套接口", "插座", "插口"],
+    "监听": ["侦听"],
+    "绑定": ["捆绑"],
+    "连接": ["建立链接", "断开链接", "链接断开", "链接建立"],
+    "接受连接": ["接收连接"],
+    "三次握手": ["三路握手", "三向握手", "三步握手"],
+    "四次挥手": ["四路挥手", "四次握手", "四次分手"],
+    "粘包": ["黏包", "沾包"],
+    "数据报": ["数据报文", "资料包"],
+    "缓冲区": ["缓存区", "缓冲器"],
+    "字节序": ["字节顺序", "位元组顺序"],
+    "非阻塞": ["无阻塞"],
+    "阻塞": ["堵塞"],
+    "超时": ["逾时"],
+    "端口": ["埠"],
+    "服务器": ["伺服器"],
+    "客户端": ["用户端", "用戶端"],
+    "文件描述符": ["文件描述字", "文件句柄"],
+    "线程": ["执行绪", "執行緒"],
+    "地址重用": ["端口复用"],
+    "回显服务器": ["回射服务器"],
+    "半连接池": ["半连接队列"],
+    "全连接队列": ["已完成连接队列"],
+}
+# Characters that exist only in Traditional Chinese: the course is written in 简体中文.
+TRADITIONAL = set("網絡連線監聽訊資數據體與這個們為會時後發應傳從開關過還進對說點種樣實現寫讀錯誤當處單雙無請長頭節碼問題號設備")
+PROSE = [p for p in CHINESE if p.name != "glossary.md"]
+
+
+def prose(text: str) -> str:
+    """The page without its code blocks and inline code (those stay as they are)."""
+    text = re.sub(r"^\s*(```|~~~).*?^\s*\1", "", text, flags=re.M | re.S)
+    return re.sub(r"`[^`\n]*`", "", text)
+
+
+@pytest.mark.parametrize("page", PROSE, ids=[str(p.relative_to(DOCS_ZH)) for p in PROSE])
+def test_a_chinese_page_uses_one_translation_of_each_glossary_term(page):
+    text = prose(page.read_text(encoding="utf-8"))
+    found = [f"{variant} (the glossary's word: {term})" for term, variants in TERMS.items()
+             for variant in variants if variant in text]
+    assert not found, f"{page.relative_to(ROOT)} uses other translations: {found}"
+    traditional = sorted({c for c in text if c in TRADITIONAL})
+    assert not traditional, f"{page.relative_to(ROOT)}: Traditional characters {traditional}"
+
+
+def test_the_glossary_names_every_terms_canonical_translation():
+    glossary = (DOCS_ZH / "glossary.md").read_text(encoding="utf-8")
+    missing = [term for term in TERMS if term not in glossary]
+    assert not missing, f"the Chinese glossary does not list {missing}"
