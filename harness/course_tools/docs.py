@@ -35,8 +35,15 @@ def docs(serve: bool) -> int:
     setup(["test"], quiet=True)  # mkdocs and its theme; never the CI-only tools
     say("capturing real program output for the pages")
     capture_runs()
-    command = ["mkdocs", "serve"] if serve else ["mkdocs", "build", "--strict"]
-    say(" ".join(command))
-    return subprocess.run(["/usr/bin/python3" if Path("/usr/bin/python3").exists()
-                           else sys.executable, "-m", "mkdocs", *command[1:]],
-                          cwd=ROOT).returncode
+    python = "/usr/bin/python3" if Path("/usr/bin/python3").exists() else sys.executable
+    if serve:  # one language at a time: mkdocs serve -f mkdocs.zh.yml for the Chinese one
+        say("mkdocs serve")
+        return subprocess.run([python, "-m", "mkdocs", "serve"], cwd=ROOT).returncode
+    # English into site/, then Chinese into site/zh/ (each build empties its own folder)
+    for config, what in (("mkdocs.yml", "English"), ("mkdocs.zh.yml", "Chinese (中文)")):
+        say(f"mkdocs build --strict -f {config}   ({what})")
+        status = subprocess.run([python, "-m", "mkdocs", "build", "--strict", "-f", config],
+                                cwd=ROOT).returncode
+        if status:
+            return status
+    return 0

@@ -23,6 +23,7 @@ PACKAGES = {
               "libssl-dev", "libgtest-dev"],
     "test": ["python3", "python3-pytest", "python3-pytest-xdist", "python3-pytest-timeout",
              "python3-jsonschema",  # the grading formats are validated against their schemas
+             "python3-yaml",  # the release's workflow and the two sites' navs are read in tests
              "iproute2", "procps", "tshark", "tcpdump", "strace", "curl",
              # the site checks (harness/tests/test_site.py) build the site and load it in a browser
              "mkdocs", "mkdocs-material", "python3-pymdownx", "chromium", "fonts-wqy-microhei"],

@@ -72,6 +72,29 @@ def test_a_chinese_page_lines_up_with_its_english_page(page):
         "the Chinese page must include the same snippets, in the same order"
 
 
+def test_every_english_page_has_a_chinese_page():
+    missing = [str(p.relative_to(DOCS)) for p in pages(DOCS)
+               if not (DOCS_ZH / p.relative_to(DOCS)).is_file()]
+    assert not missing, f"no Chinese page (docs-zh/) for: {missing}"
+
+
+def test_both_sites_list_the_same_pages():
+    import yaml  # Debian: python3-yaml
+
+    def nav_pages(config: str) -> list[str]:
+        data = yaml.load((ROOT / config).read_text(encoding="utf-8"), Loader=yaml.BaseLoader)
+        found = []
+
+        def walk(items):
+            for item in items:
+                for value in (item.values() if isinstance(item, dict) else [item]):
+                    walk(value) if isinstance(value, list) else found.append(value)
+        walk(data["nav"])
+        return found
+
+    assert nav_pages("mkdocs.zh.yml") == nav_pages("mkdocs.yml")
+
+
 def test_every_exercise_has_its_text_in_both_languages():
     course = meta.load(ROOT)
     missing = []

@@ -89,11 +89,14 @@ def build_site(out: Path, bin_dir: Path) -> dict:
     with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
         failures = {n: error for n, error in zip(demos, pool.map(
             functools.partial(capture_demo, bin_dir=bin_dir), demos)) if error}
-    done = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-q",
-                           "-f", str(ROOT / "mkdocs.yml"), "-d", str(out)],
-                          capture_output=True, text=True, cwd=ROOT, timeout=180)
-    return {"site": str(out), "ok": done.returncode == 0,
-            "log": done.stdout + done.stderr, "demo_failures": failures}
+    log, ok = "", True
+    for config, folder in (("mkdocs.yml", out), ("mkdocs.zh.yml", out / "zh")):  # as ./course docs
+        done = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-q",
+                               "-f", str(ROOT / config), "-d", str(folder)],
+                              capture_output=True, text=True, cwd=ROOT, timeout=240)
+        log += f"{config}:\n{done.stdout}{done.stderr}"
+        ok = ok and done.returncode == 0
+    return {"site": str(out), "ok": ok, "log": log, "demo_failures": failures}
 
 
 @pytest.fixture(scope="session")
@@ -1178,3 +1181,26 @@ def test_site_search_finds_the_glossarys_chinese_terms(browser, site_url, term):
     if term == "粘包":
         assert any("lessons/11-" in h for h in hits), \
             f"searching for 粘包 did not find lesson 11; results: {hits}"
+
+
+@slow
+@pytest.mark.parametrize("page", ["", "lessons/11-sticky-packets/", "concepts/tcp-vs-udp/"])
+def test_the_language_switch_leads_to_the_same_page(browser, site_url, page):
+    """English -> 简体中文 -> English, each time the same page (docs/hooks/languages.py)."""
+    links = """[...document.querySelectorAll('a.md-select__link')].map(a => [a.hreflang, a.href])"""
+    load(browser, site_url + page)
+    chinese = dict(browser.evaluate(links)).get("zh")
+    assert chinese == site_url + "zh/" + page, f"the 中文 link of /{page} goes to {chinese}"
+    load(browser, chinese)
+    title = browser.evaluate("document.title")
+    assert re.search(r"[\u4e00-\u9fff]", title), f"{chinese} is not Chinese: {title!r}"
+    english = dict(browser.evaluate(links)).get("en")
+    assert english == site_url + page, f"the English link of /zh/{page} goes to {english}"
+
+
+@slow
+def test_the_chinese_site_search_finds_a_chinese_word(browser, site_url):
+    """The Chinese site (theme language zh) indexes with lunr.ja's segmenter."""
+    hits, meta = search(browser, site_url + "zh/", "粘包")
+    assert any("zh/lessons/11-" in h for h in hits), \
+        f"searching the Chinese site for 粘包 did not find lesson 11: {hits} ({meta!r})"
