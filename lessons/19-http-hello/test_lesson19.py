@@ -443,14 +443,16 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-back
 @pytest.mark.slow
 @pytest.mark.timeout(90)
 def test_chromium_renders_the_page_and_its_image(site):
-    browser = shutil.which("chromium") or "/usr/bin/chromium"
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        # Debian's chromium package is in ./course setup (and so in CI); Ubuntu ships
+        # only a snap, which setup does not install: there this test cannot run, and
+        # a grader reports it as not gradable rather than as a failure.
+        pytest.skip("needs chromium (a browser), which this system's packages do not provide")
     with tempfile.TemporaryDirectory(prefix="lesson19-chromium-") as profile:
-        try:
-            done = subprocess.run([browser, *CHROMIUM_FLAGS, f"--user-data-dir={profile}",
-                                   "--dump-dom", f"http://127.0.0.1:{site.port}/"],
-                                  capture_output=True, timeout=60)
-        except FileNotFoundError:
-            pytest.fail("chromium is not installed: ./course setup installs it", pytrace=False)
+        done = subprocess.run([browser, *CHROMIUM_FLAGS, f"--user-data-dir={profile}",
+                               "--dump-dom", f"http://127.0.0.1:{site.port}/"],
+                              capture_output=True, timeout=60)
     dom = done.stdout.decode("utf-8", errors="replace")
     title = re.search(r"<title>(.*?)</title>", dom)
     assert title and title.group(1) == "Hello from http_server: image loaded 64x32", \
