@@ -18,7 +18,7 @@ def add_exercise_commands(sub) -> None:
     p = sub.add_parser("watch", help="re-run the current exercise's tests on every save")
     p.add_argument("exercise", nargs="?", metavar="LESSON.EXERCISE", help="start here")
     p.add_argument("--interval", type=float, default=1.0, help="poll period in seconds")
-    sub.add_parser("reset", help="put an exercise's starter code back (student release)") \
+    sub.add_parser("reset", help="put an exercise's starter code back (your workspace or a release)") \
         .add_argument("exercise", metavar="LESSON.EXERCISE")
     add_grading_commands(sub)
     p = sub.add_parser("release", help="write the student version (instructor)")
