@@ -59,6 +59,8 @@ def make_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("capture", help="record a lesson's demo with tshark into a pcap file")
     p.add_argument("lesson")
     p.add_argument("--output", help="where to write the pcap (default: build/captures/)")
+    p.add_argument("--svg", nargs="?", const="", metavar="FILE",
+                   help="also draw the packets as a ladder diagram (default: next to the pcap)")
     sub.add_parser("fuzz", help="run every libFuzzer target for a bounded time (clang)") \
         .add_argument("--seconds", type=int, default=30)
     sub.add_parser("docs", help="build the course site into site/ (--serve: preview it)") \
@@ -147,7 +149,7 @@ def dispatch(args, the_parser: argparse.ArgumentParser) -> int:
     if args.command == "run":
         return run_lesson(args.lesson)
     if args.command == "capture":
-        return capture(args.lesson, args.output)
+        return capture(args.lesson, args.output, args.svg)
     if args.command == "demo":
         setup()
         return run_lesson(metadata()["course"]["demo_lesson"])

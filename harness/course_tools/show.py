@@ -127,9 +127,11 @@ def run_lesson(key: str, before_client=None) -> int:
     return 0 if ok else 1
 
 
-def capture(key: str, output: str | None) -> int:
+def capture(key: str, output: str | None, svg: str | None = None) -> int:
     """Records a lesson's demo (./course run) with tshark on loopback, as a pcap
-    that Wireshark opens. Only the demo's port is captured (a capture filter)."""
+    that Wireshark opens. Only the demo's port is captured (a capture filter).
+    svg: also draw the packets as a ladder diagram into that SVG file ("": next
+    to the pcap, with .svg for its suffix)."""
     tshark = shutil.which("tshark")
     if not tshark:
         raise CourseError("tshark is not installed; ./course setup installs it")
@@ -142,8 +144,10 @@ def capture(key: str, output: str | None) -> int:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.unlink(missing_ok=True)
     recorder: list[subprocess.Popen] = []
+    ports: list[str] = []
 
     def start_recording(port: str) -> None:
+        ports.append(port)
         say(f"recording loopback traffic on port {port} with tshark")
         log = open(path.with_suffix(".log"), "w+")
         proc = subprocess.Popen([tshark, "-i", "lo", "-f", f"port {port}", "-w", str(path)],
@@ -180,4 +184,27 @@ def capture(key: str, output: str | None) -> int:
     subprocess.run([tshark, "-r", str(path)], check=False)
     say(f"capture written to {path}")
     print(f"open it with:  wireshark {path}   or   tshark -r {path} -V")
+    if svg is not None:
+        drawn = Path(svg).resolve() if svg else path.with_suffix(".svg")
+        draw_ladder(tshark, path, drawn, lesson, int(ports[0]) if ports else None)
+        say(f"ladder diagram written to {drawn}")
     return status
+
+
+def draw_ladder(tshark: str, pcap: Path, out: Path, lesson: dict, port: int | None) -> None:
+    """The capture as a ladder diagram (ladder.py): tshark reads the pcap's fields."""
+    from . import ladder
+    done = subprocess.run([tshark, "-r", str(pcap), *ladder.TSHARK_ARGS], capture_output=True,
+                          text=True, encoding="utf-8", errors="replace", check=False)
+    if done.returncode != 0:
+        raise CourseError(f"tshark could not read {pcap}:\n{done.stderr}")
+    packets = ladder.packets_from_tshark(done.stdout)
+    if not packets:
+        raise CourseError(f"{pcap} holds no TCP or UDP packet to draw")
+    demo = lesson["demo"]
+    svg = ladder.ladder_svg(
+        packets, server_port=port, title=f"Lesson {lesson['number']}: {lesson['title']}",
+        commands=(shlex.join(demo["server"]), shlex.join(demo["client"])),
+        footnote=f"a real capture: ./course capture {lesson['number']} --svg")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(svg, encoding="utf-8")
