@@ -1204,3 +1204,193 @@ def test_the_chinese_site_search_finds_a_chinese_word(browser, site_url):
     hits, meta = search(browser, site_url + "zh/", "粘包")
     assert any("zh/lessons/11-" in h for h in hits), \
         f"searching the Chinese site for 粘包 did not find lesson 11: {hits} ({meta!r})"
+
+
+# ------------------------------------------------------------------ layout, dark mode, print page
+
+WIDTHS = [1280, 390]  # a laptop; a phone
+
+# Every code block, figure and image of the article, measured with every tab shown. A block is
+# cut off when it scrolls sideways or sticks out of the window; an image when it sticks out of
+# the column. Figures drawn in text shrink to fit (theme/assets/javascripts/course.js): their
+# scale is returned, to check that they stay readable.
+FIT_CHECK = """new Promise(resolve => {
+  const blocks = [...document.querySelectorAll('.tabbed-set > .tabbed-content > .tabbed-block')];
+  const before = blocks.map(b => b.style.display);
+  blocks.forEach(b => { b.style.display = 'block'; });
+  requestAnimationFrame(() => requestAnimationFrame(() => setTimeout(() => {
+    const article = document.querySelector('article.md-content__inner');
+    const column = article.getBoundingClientRect();
+    const what = e => (e.textContent.trim() || e.getAttribute('src') || e.outerHTML)
+      .replace(/\\s+/g, ' ').slice(0, 70);
+    const problems = [], figures = [];
+    for (const code of article.querySelectorAll('pre > code')) {
+      const pre = code.parentElement, r = pre.getBoundingClientRect();
+      if (code.scrollWidth > code.clientWidth + 1)
+        problems.push(`code scrolls sideways (${code.scrollWidth} px in ${code.clientWidth}): ${what(code)}`);
+      if (r.right > innerWidth + 1 || r.left < -1)
+        problems.push(`code wider than the window (${Math.round(r.left)} to ${Math.round(r.right)} px): ${what(code)}`);
+      if (pre.classList.contains('course-figure'))
+        figures.push({scale: parseFloat(pre.dataset.courseFit || '0'), text: what(code)});
+    }
+    for (const figure of article.querySelectorAll('img, svg')) {
+      if (figure.closest('a.headerlink, .md-clipboard, label, button, .md-annotation, .md-icon')
+          || figure.parentElement.closest('svg')) continue;
+      const r = figure.getBoundingClientRect();
+      if (r.width && (r.right > Math.min(innerWidth, column.right) + 1 || r.left < column.left - 1))
+        problems.push(`figure cut off (${Math.round(r.left)} to ${Math.round(r.right)} px, column ` +
+                      `${Math.round(column.left)} to ${Math.round(column.right)}): ${what(figure)}`);
+    }
+    if (document.documentElement.scrollWidth > innerWidth + 1)
+      problems.push(`the page scrolls sideways (${document.documentElement.scrollWidth} px)`);
+    blocks.forEach((b, i) => { b.style.display = before[i]; });
+    resolve({problems, figures, column: Math.round(column.width)});
+  }, 50)));
+})"""
+
+# The smallest scale at which a figure drawn in text still reads: at 1280 px, about 11 px type.
+# On a phone every figure shrinks a lot (about half; the reader zooms in), but not to nothing.
+SMALLEST_FIGURE = {1280: 0.8, 390: 0.3}
+
+
+def set_width(browser, width: int) -> None:
+    browser.call("Emulation.setDeviceMetricsOverride", width=width,
+                 height=900 if width > 600 else 844, deviceScaleFactor=1, mobile=width < 600)
+
+
+@slow
+@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize("page", LESSON_PAGES, ids=[p.stem[:2] for p in LESSON_PAGES])
+def test_lesson_page_fits_the_window(page, width, browser, site_url):
+    """Nothing hides behind a sideways scroll bar, on a laptop or a phone: code that is too wide
+    wraps on a phone (theme/assets/stylesheets/course.css) and must fit at 1280 px, where a
+    command wider than that is broken into lines with `\\` on the page; figures drawn in text
+    shrink to fit, and images stay in the column. Screenshots: build/site-screenshots/widths/."""
+    url = lesson_url(site_url, page)
+    set_width(browser, width)
+    try:
+        load(browser, url)
+        facts = browser.evaluate(FIT_CHECK)
+        for section in ("the-idea", "the-code"):
+            browser.evaluate(f"document.getElementById('{section}').scrollIntoView(); "
+                             "window.scrollBy(0, -64)")
+            browser.idle(0.2)
+            browser.screenshot(SCREENSHOTS / "widths" /
+                               f"lesson-{page.stem[:2]}-{width}-{section.removeprefix('the-')}.png")
+    finally:
+        browser.call("Emulation.clearDeviceMetricsOverride")
+    assert not facts["problems"], f"{url} at {width} px (column {facts['column']} px):\n" + \
+        "\n".join(facts["problems"])
+    tiny = [f"{f['scale']:.2f}: {f['text']}" for f in facts["figures"]
+            if f["scale"] < SMALLEST_FIGURE[width]]
+    assert not tiny, (f"{url} at {width} px: figures drawn in text shrunk below "
+                      f"{SMALLEST_FIGURE[width]} of their size to fit; make them narrower:\n"
+                      + "\n".join(tiny))
+
+
+PALETTE = """(() => ({
+  scheme: document.body.getAttribute('data-md-color-scheme'),
+  toggle: [...document.querySelectorAll('form[data-md-component=palette] label')]
+            .filter(l => !l.hidden).map(l => l.title),
+  figure: (() => { const img = document.querySelector('article img[src$=".svg"]');
+                   return img && getComputedStyle(img).backgroundColor; })(),
+}))()"""
+
+
+@slow
+def test_dark_mode_toggle_and_the_systems_choice(browser, site_url):
+    """The header's toggle switches light <-> dark; with no choice made, the system's
+    preference decides; the figures, drawn for a white page, keep a white background."""
+    page = next(p for p in LESSON_PAGES if p.stem.startswith("06"))  # has an SVG figure
+    url = lesson_url(site_url, page)
+    clear = "localStorage.clear()"
+    try:
+        load(browser, url)
+        browser.evaluate(clear)
+        load(browser, url)
+        light = browser.evaluate(PALETTE)
+        assert light["scheme"] == "default" and light["toggle"], f"{url} starts as {light}"
+        browser.evaluate("document.querySelector('form[data-md-component=palette] label:not([hidden])')"
+                         ".click()")
+        dark = browser.evaluate(PALETTE)
+        assert dark["scheme"] == "slate", f"the toggle did not switch to dark mode: {dark}"
+        assert dark["figure"] == "rgb(255, 255, 255)", \
+            f"in dark mode an SVG figure has no white background: {dark}"
+        browser.evaluate("document.getElementById('the-idea').scrollIntoView(); window.scrollBy(0, -64)")
+        browser.idle(0.3)
+        browser.screenshot(SCREENSHOTS / f"lesson-{page.stem[:2]}-dark.png")
+        load(browser, lesson_url(site_url, LESSON_PAGES[0]))
+        assert browser.evaluate(PALETTE)["scheme"] == "slate", "the choice of dark mode is forgotten"
+
+        browser.evaluate(clear)
+        browser.call("Emulation.setEmulatedMedia",
+                     features=[{"name": "prefers-color-scheme", "value": "dark"}])
+        load(browser, url)
+        assert browser.evaluate(PALETTE)["scheme"] == "slate", \
+            "a system that prefers dark does not get the dark scheme"
+        set_width(browser, 390)
+        browser.evaluate("document.getElementById('the-idea').scrollIntoView(); window.scrollBy(0, -64)")
+        browser.idle(0.3)
+        browser.screenshot(SCREENSHOTS / f"lesson-{page.stem[:2]}-dark-390.png")
+    finally:
+        browser.call("Emulation.clearDeviceMetricsOverride")
+        browser.call("Emulation.setEmulatedMedia", media="", features=[])
+        browser.evaluate(clear)
+
+
+def whole_course_pages(site: Path) -> list[str]:
+    """The part ids of print/, in order."""
+    return re.findall(r'<section class="course-print-part" id="([^"]+)"',
+                      (site / "print" / "index.html").read_text(encoding="utf-8"))
+
+
+@slow
+def test_the_whole_course_is_one_printable_page_in_the_nav(site):
+    """docs/hooks/print_page.py: print/ holds every page of the nav once, in nav order, with
+    ids that stay unique; every page's nav links to it; search does not find it."""
+    import yaml  # Debian: python3-yaml
+
+    for root, config in ((site, "mkdocs.yml"), (site / "zh", "mkdocs.zh.yml")):
+        nav = []
+
+        def walk(items):
+            for item in items:
+                for value in (item.values() if isinstance(item, dict) else [item]):
+                    walk(value) if isinstance(value, list) else nav.append(value)
+        walk(yaml.load((ROOT / config).read_text(encoding="utf-8"), Loader=yaml.BaseLoader)["nav"])
+        expected = [re.sub(r"[^\w-]+", "-", p.removesuffix(".md")).strip("-") for p in nav
+                    if p != "print.md"]
+        assert whole_course_pages(root) == expected, \
+            f"{root.relative_to(site)}/print/ does not hold the nav's pages in order ({config})"
+        text = (root / "print" / "index.html").read_text(encoding="utf-8")
+        ids = re.findall(r'\sid="([^"]+)"', text)
+        repeated = sorted({i for i in ids if ids.count(i) > 1})
+        assert not repeated, f"{root.relative_to(site)}/print/ repeats ids: {repeated[:10]}"
+        home = (root / "index.html").read_text(encoding="utf-8")
+        assert 'href="print/"' in home, f"the home page of {config}'s site has no link to print/"
+        index = json.loads((root / "search" / "search_index.json").read_text(encoding="utf-8"))
+        printed = sum(len(d["text"]) for d in index["docs"] if d["location"].startswith("print/"))
+        assert printed < 2000, f"the search index holds the whole course again ({printed} chars)"
+
+
+@slow
+def test_the_whole_course_page_prints_every_tab(browser, site_url):
+    load(browser, site_url + "print/")
+    try:
+        browser.call("Emulation.setEmulatedMedia", media="print")
+        state = browser.evaluate("""(() => {
+          const blocks = [...document.querySelectorAll('.tabbed-block')];
+          return {blocks: blocks.length,
+                  hidden: blocks.filter(b => getComputedStyle(b).display === 'none').length,
+                  labelled: blocks.filter(b => b.dataset.courseLabel).length,
+                  header: getComputedStyle(document.querySelector('.md-header')).display};
+        })()""")
+        browser.evaluate("document.getElementById('lessons-01-udp-sendto-recvfrom--the-code')"
+                         ".scrollIntoView()")
+        browser.idle(0.3)
+        browser.screenshot(SCREENSHOTS / "print-page.png")
+    finally:
+        browser.call("Emulation.setEmulatedMedia", media="")
+    assert state["blocks"] and not state["hidden"], f"printing hides tabs of code blocks: {state}"
+    assert state["labelled"] == state["blocks"], f"printed tabs without their label: {state}"
+    assert state["header"] == "none", f"the header is printed: {state}"
