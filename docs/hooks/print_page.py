@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+import shutil
 import tempfile
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -73,6 +74,7 @@ def on_config(config):
 def on_files(files, config):
     if files.get_file_from_path(SOURCE) is None:
         folder = Path(tempfile.mkdtemp(prefix="course-print-"))
+        _state["folder"] = folder  # removed again by on_post_build
         text = words(config)
         (folder / SOURCE).write_text(f"# {text['title']}\n\n{text['intro']}\n\n{MARKER}\n",
                                      encoding="utf-8")
@@ -168,7 +170,13 @@ def on_page_context(context, page, config, nav):
                 section = AnchorLink(item.title, slug(children[0]), 1)
                 section.children = [AnchorLink(c.title, slug(c), 2) for c in children]
                 items.append(section)
-    page.toc = TableOfContents(items)
+    # The theme shows the children of the page's own title (its h1) as its contents.
+    title = next(iter(page.toc), None)
+    if title is None:
+        page.toc = TableOfContents(items)
+    else:
+        title.children = items
+        page.toc = TableOfContents([title])
     return context
 
 
@@ -196,3 +204,9 @@ def on_post_page(output, page, config):
         body.append(f'<section class="course-print-part" id="{slug(part)}">\n'
                     f"{rewrite(content, part, page.url, parts)}\n</section>")
     return output.replace(MARKER, "\n".join(body), 1)
+
+
+def on_post_build(config):
+    folder = _state.pop("folder", None)
+    if folder is not None:
+        shutil.rmtree(folder, ignore_errors=True)
