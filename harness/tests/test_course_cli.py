@@ -110,7 +110,10 @@ def test_course_toml_is_read_by_meta_alone():
         if path.name in ("meta.py", Path(__file__).name):
             continue
         text = path.read_text(encoding="utf-8")
-        if "tomllib.load" in text and "course.toml" in text:
+        # parsing course.toml with tomllib: `with open(...course.toml...) as f:` then
+        # tomllib.load(f), or tomllib.loads((... / "course.toml").read_text())
+        if re.search(r"open\([^)\n]*course\.toml[^\n]*\n[^\n]*tomllib\.load\(", text) or \
+                re.search(r"tomllib\.loads\([^\n]*course\.toml", text):
             readers.append(str(path.relative_to(ROOT)))
     assert not readers, f"these read course.toml themselves, not via meta.load: {readers}"
 
