@@ -61,6 +61,8 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", help="where to write the pcap (default: build/captures/)")
     p.add_argument("--svg", nargs="?", const="", metavar="FILE",
                    help="also draw the packets as a ladder diagram (default: next to the pcap)")
+    sub.add_parser("mutants", add_help=False,  # its own options: see mutants_command
+                   help="typical mistakes against the public tests (./course mutants --help)")
     sub.add_parser("fuzz", help="run every libFuzzer target for a bounded time (clang)") \
         .add_argument("--seconds", type=int, default=30)
     sub.add_parser("docs", help="build the course site into site/ (--serve: preview it)") \
@@ -161,10 +163,25 @@ def dispatch(args, the_parser: argparse.ArgumentParser) -> int:
     return 0
 
 
+def mutants_command(options: list[str]) -> int:
+    """./course mutants ...: every option is course_tools/mutants.py's own."""
+    from . import mutants
+    if "-h" not in options and "--help" not in options and "--list" not in options:
+        setup(["build", "test"], quiet=True)
+    return mutants.main(options)
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         the_parser = make_parser()
-        args = the_parser.parse_args(sys.argv[1:] if argv is None else argv)
+        argv = sys.argv[1:] if argv is None else argv
+        if "mutants" in argv:  # ./course [--lang X] mutants OPTIONS...
+            at = argv.index("mutants")
+            if all(word.startswith("--lang") or argv[i - 1] == "--lang"
+                   for i, word in enumerate(argv[:at])):
+                i18n.choose(the_parser.parse_args([*argv[:at], "list"]).lang)
+                return mutants_command(argv[at + 1:])
+        args = the_parser.parse_args(argv)
         i18n.choose(args.lang)
         status = dispatch(args, the_parser)
         sys.stdout.flush()  # a closed pipe shows here rather than at exit

@@ -23,7 +23,8 @@ from course_tools import cli, meta  # noqa: E402
 
 COURSE = ROOT / "course"
 COMMANDS = ["setup", "build", "test", "check", "start", "solution", "hint", "watch", "reset",
-            "grade", "autograder", "release", "list", "run", "demo", "capture", "fuzz", "docs"]
+            "grade", "autograder", "release", "list", "run", "demo", "capture", "mutants",
+            "fuzz", "docs"]
 ENV = dict(os.environ, NO_COLOR="1")
 
 
