@@ -173,6 +173,23 @@ def test_tally_receiver_prints_the_total_on_sigterm(server):
         f"'total: 1 datagrams, 4 bytes, 0 truncated'\ngot: {last!r}\n{receiver.explain()}")
 
 
+def test_tally_receiver_counts_a_truncated_datagrams_real_size(server):
+    """bytes adds up the datagrams' real sizes, also of one cut short by --bufsize."""
+    receiver = server("udp_tally_receiver", "--count", 2, "--bufsize", 4)
+    with udp_socket() as sender:
+        for payload in (b"abcdefghij", b"xy"):
+            sender.sendto(payload, receiver.address)
+        lines = receiver.lines_until(3)
+    receiver.expect_exit(0)
+    expected = "total: 2 datagrams, 12 bytes, 1 truncated"
+    assert lines[2] == expected, (
+        f"sent b'abcdefghij' (10 bytes, only 4 fit) and b'xy' (2 bytes) to "
+        f"udp_tally_receiver --bufsize 4 --count 2\n"
+        f"expected its last line: {expected!r} (bytes counts the real size, 10 + 2,\n"
+        f"                        not what fitted in the buffer, 4 + 2)\n"
+        f"got:                    {lines[2]!r}\n{receiver.explain()}")
+
+
 @pytest.mark.hidden
 def test_tally_receiver_counts_truncated_and_empty_datagrams(server):
     receiver = server("udp_tally_receiver", "--count", 3, "--bufsize", 4)
