@@ -24,6 +24,34 @@ def test_gbk_server_is_understood_by_tcp_client_with_encoding_gbk(server, run):
         f"got: {result.lines}\n{result.explain()}\n{gbk.explain()}")
 
 
+def test_gbk_server_answers_a_question_mark_to_text_gbk_cannot_write(server):
+    """Text GBK has no bytes for (an emoji) is answered "?", and the client stays connected."""
+    gbk = server("gbk_server")
+    emoji = "😀".encode()
+    with tcp_connect(gbk.port) as sock:
+        sock.sendall(emoji)
+        try:
+            reply = sock.recv(64)
+            what = repr(reply) if reply else "nothing: the server closed the connection"
+        except ConnectionResetError:
+            reply, what = b"", "nothing: the server reset the connection"
+        except TimeoutError:
+            reply, what = b"", "nothing within 5 s"
+        assert reply == b"?", (
+            f"sent '😀' in UTF-8: {emoji!r} (GBK has no bytes for it)\n"
+            f"expected the answer: b'?' (and the connection kept open)\n"
+            f"got: {what}\n{gbk.explain()}")
+        expected = "你".encode("gbk")
+        sock.sendall("你".encode())
+        try:
+            after = recv_exactly(sock, len(expected))
+        except (ConnectionError, TimeoutError) as e:
+            after = f"no answer ({e})"
+    assert after == expected, (
+        f"sent '😀' (got b'?'), then '你' in UTF-8 on the same connection\n"
+        f"expected '你' back in GBK: {expected!r}\ngot: {after!r}\n{gbk.explain()}")
+
+
 @pytest.mark.hidden
 def test_gbk_server_keeps_ascii_as_is(server):
     gbk = server("gbk_server")
