@@ -27,6 +27,19 @@ def test_upper_echo_serves_one_client_after_another(server):
         f"expected: [b'ONE', b'TWO']\ngot: {replies}\n{echo.explain()}")
 
 
+def test_upper_echo_changes_only_a_to_z(server):
+    """Only 'a'..'z' change: the bytes after 'z' ({|}~ and DEL) and around the letters stay."""
+    echo = server("upper_echo_server")
+    payload = b"az {|}~\x7f `@[ AZ"
+    expected = b"AZ {|}~\x7f `@[ AZ"
+    reply = round_trip(echo.port, payload)
+    changed = [f"{chr(a)!r} -> {chr(b)!r}" for a, b in zip(expected, reply) if a != b]
+    assert reply == expected, (
+        f"sent {payload!r}\nexpected: {expected!r} (only a..z become capitals)\n"
+        f"got:      {reply!r}\nchanged that should not (or unchanged that should): "
+        f"{', '.join(changed)}\n{echo.explain()}")
+
+
 @pytest.mark.hidden
 def test_upper_echo_leaves_other_bytes_alone(server):
     echo = server("upper_echo_server")
