@@ -37,6 +37,37 @@ def test_file_size_server_tells_empty_from_missing(server, root):
         f"expected: [b'0\\n', b'no such file\\n']\ngot:      {answers}\n{sizes.explain()}")
 
 
+def test_file_size_server_answers_inside_its_root_only(server, root):
+    """A file in the root gets its size; ../, an absolute path or a link out of the
+    root is "no such file", even though the file it names exists."""
+    sizes = server("file_size_server", "--root", root)
+    (root / "link").symlink_to(root.parent / "secret.txt")
+    outside = root.parent / "secret.txt"
+    names = [b"hello.txt", b"../secret.txt", str(outside).encode(), b"link"]
+    expected = [b"5\n"] + [b"no such file\n"] * 3
+    answers = [ask(sizes.port, name) for name in names]
+    wrong = [f"  {name!r}: expected {want!r}, got {got!r}"
+             for name, want, got in zip(names, expected, answers) if got != want]
+    assert answers == expected, (
+        f"--root {root}; {outside} (10 bytes) exists but is outside it\n"
+        f"asked for {names}\nexpected: {expected}\ngot:      {answers}\n"
+        + "\n".join(wrong) + f"\n{sizes.explain()}")
+
+
+def test_file_size_server_answers_files_not_folders(server, root):
+    """A file gets its size; a folder (sub, sub/, .) is "no such file"."""
+    sizes = server("file_size_server", "--root", root)
+    names = [b"hello.txt", b"sub", b"sub/", b"."]
+    expected = [b"5\n"] + [b"no such file\n"] * 3
+    answers = [ask(sizes.port, name) for name in names]
+    wrong = [f"  {name!r}: expected {want!r}, got {got!r}"
+             for name, want, got in zip(names, expected, answers) if got != want]
+    assert answers == expected, (
+        f"--root {root}; hello.txt is a 5-byte file, sub and . are folders\n"
+        f"asked for {names}\nexpected: {expected}\ngot:      {answers}\n"
+        + "\n".join(wrong) + f"\n{sizes.explain()}")
+
+
 @pytest.mark.hidden
 def test_file_size_server_stays_inside_its_root(server, root):
     sizes = server("file_size_server", "--root", root)
