@@ -92,6 +92,27 @@ def test_checked_ack_refuses_a_length_over_max_size(server):
         f"{receiver.explain()}")
 
 
+def test_checked_ack_checks_the_limit_while_reading_the_digits(server):
+    """The limit is checked digit by digit: a 20-digit length that wraps round to a
+    small number in 64 bits (2^64 + 5 becomes 5) still gets `error`; a real 5 gets `ok`."""
+    receiver = server("checked_ack_receiver")
+    wraps = b"18446744073709551621"  # 2**64 + 5
+    answer, after = refused(receiver, wraps)
+    assert (answer, after) == (b"error", b""), (
+        f"sent the length {wraps!r} (2**64 + 5, far over the default --max-size of "
+        f"1048576;\nbuilt in a 64-bit value without checking on the way it wraps round to 5)\n"
+        f"expected the answer b'error', then the connection closed\n"
+        f"got {answer!r}, then {after!r}\n{receiver.explain()}")
+    with tcp_connect(receiver.port) as sock:  # a real 5 is fine
+        answer = answer_to(sock, b"5")
+        if answer == b"ok":
+            sock.sendall(b"hello")
+    assert answer == b"ok", (
+        f"after refusing {wraps!r}, a new client sent the length b'5'\n"
+        f"expected the answer b'ok'\ngot: {answer!r}\n{receiver.explain()}")
+    assert receiver.next_line() == "message #1 (5 bytes): hello", receiver.explain()
+
+
 @pytest.mark.hidden
 def test_checked_ack_refuses_huge_lengths_without_trying_them(server):
     receiver = server("checked_ack_receiver")
