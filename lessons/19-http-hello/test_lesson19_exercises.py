@@ -89,6 +89,26 @@ def test_time_server_status_line_and_blank_line(server):
         f"an empty line, then a body\ngot: {raw!r}\n{s.explain()}")
 
 
+def test_time_server_answers_head_with_the_head_only(server):
+    """HEAD gets the same head as GET, Content-Length included (the size the body
+    would have), and no body after the empty line."""
+    s = server("http_time_server")
+    get = fetch(s.port, "GET", "/time")
+    request = b"HEAD /time HTTP/1.1\r\nHost: x\r\n\r\n"
+    raw = raw_exchange(s.port, request)
+    head, blank, body = raw.partition(b"\r\n\r\n")
+    expected = f"content-length: {len(get[2])}".encode()
+    lines = [line.lower() for line in head.split(b"\r\n")]
+    assert head.startswith(b"HTTP/1.1 200 OK\r\n") and expected in lines and blank \
+        and body == b"", (
+        f"sent {request!r} over a plain socket\n"
+        f"expected the head a GET gets: b'HTTP/1.1 200 OK\\r\\n', headers with "
+        f"'Content-Length: {len(get[2])}'\n(GET /time's body has {len(get[2])} bytes: "
+        f"{get[2]!r}), the empty line, and NO body after it\n"
+        f"got: {raw!r}\n" + (f"(a body of {len(body)} bytes after the empty line)\n"
+                              if body else "") + s.explain())
+
+
 @pytest.mark.hidden
 def test_time_server_head_and_limits(server):
     s = server("http_time_server")
