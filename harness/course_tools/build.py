@@ -1,9 +1,19 @@
 """./course build: configure with CMake (the presets of CMakePresets.json,
 spelled out so that a missing Ninja still works) and build, showing how far
-the build has got: a fresh build compiles some 150 files and takes minutes."""
+the build has got: a fresh build compiles some 150 files and takes minutes.
+
+The everyday loop (./course check, watch) asks three questions each time that
+rarely have a new answer: are the packages installed (some 25 dpkg-query
+calls), which python3 has pytest (one interpreter started), and is anything to
+build (cmake, which starts ninja, which re-checks the globbed folders). Each
+answer is remembered in the build folder with what it depends on (dpkg's
+database, the sources' modification times and sizes, the build files), and
+asked again as soon as any of that changes."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import re
 import shutil
@@ -14,7 +24,128 @@ from pathlib import Path
 
 from .console import CourseError, paint, say, tty
 from .project import BUILD, ROOT
-from .setup import setup, test_python
+from .setup import PACKAGES, setup, test_python
+
+DPKG_STATUS = Path("/var/lib/dpkg/status")  # rewritten by every install and removal
+READY = ".course-ready.json"                 # in BUILD: the packages and the test python
+BUILT = ".course-built.json"                 # in each build folder: what the last build saw
+# What CMake reads to make the build (CMakeLists.txt's add_subdirectory and globs).
+SOURCES = ("CMakeLists.txt", "cmake", "common", "lessons", "harness/bench")
+
+
+# ---------------------------------------------------------------- remembered answers
+
+def _stat_key(path: Path) -> list:
+    try:
+        info = path.stat()
+        return [info.st_mtime_ns, info.st_size]
+    except OSError:
+        return []
+
+
+def system_key() -> str:
+    """What the installed packages' check depends on: dpkg's database (any apt
+    install or removal rewrites it), the course's package lists, and which
+    interpreters the test python may be."""
+    parts = [_stat_key(DPKG_STATUS), PACKAGES, os.environ.get("COURSE_PYTHON", ""),
+             sys.executable, shutil.which("python3") or ""]
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+
+
+def _read(path: Path) -> dict:
+    try:
+        found = json.loads(path.read_text())
+        return found if isinstance(found, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def _write(path: Path, data: dict) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(data))
+        os.replace(tmp, path)  # another ./course reading it sees the old or the new one
+    except OSError:
+        pass  # a read-only build folder: the next run asks again
+
+
+def setup_once(groups: list[str], quiet: bool = True) -> None:
+    """setup(groups), unless it passed before with the same package lists and dpkg's
+    database has not changed since (nothing installed or removed)."""
+    stamp = BUILD / READY
+    key = system_key()
+    found = _read(stamp)
+    done = set(found.get("groups", [])) if found.get("key") == key else set()
+    if set(groups) <= done:
+        return
+    setup(groups, quiet=quiet)
+    found = _read(stamp)  # re-read: another ./course may have added its groups meanwhile
+    done = set(found.get("groups", [])) if found.get("key") == key else set()
+    _write(stamp, dict(found, key=key, groups=sorted(done | set(groups))))
+
+
+def test_python_once(required: bool = True) -> str | None:
+    """test_python(), remembered while system_key() stays the same (and the
+    interpreter is still there)."""
+    stamp = BUILD / READY
+    key = system_key()
+    found = _read(stamp)
+    python = found.get("python") if found.get("python_key") == key else None
+    if python and os.access(python, os.X_OK):
+        return python
+    python = test_python(required)
+    if python:
+        _write(stamp, dict(_read(stamp), python=python, python_key=key))
+    return python
+
+
+def sources_key(root: Path, build_dir: Path) -> str:
+    """Every file CMake and the compiler read from the course (path, modification
+    time, size), the build files CMake wrote, and dpkg's database (the compiler,
+    the libraries' headers): a build with the same key has nothing to do."""
+    digest = hashlib.sha256()
+    for top in SOURCES:
+        start = root / top
+        if start.is_file():
+            digest.update(f"{top}\0{_stat_key(start)}\n".encode())
+            continue
+        for folder, dirs, files in os.walk(start):
+            dirs[:] = sorted(d for d in dirs if d != "__pycache__" and not d.startswith("."))
+            for name in sorted(files):
+                if name.endswith(".pyc"):
+                    continue
+                path = os.path.join(folder, name)
+                digest.update(f"{path}\0{_stat_key(Path(path))}\n".encode())
+    for name in ("build.ninja", "Makefile", "CMakeCache.txt"):
+        digest.update(f"{name}\0{_stat_key(build_dir / name)}\n".encode())
+    digest.update(f"dpkg\0{_stat_key(DPKG_STATUS)}\n".encode())
+    return digest.hexdigest()
+
+
+def up_to_date(build_dir: Path, key: str, targets: list[str] | None) -> bool:
+    """True if a build of `targets` (None: all) with this sources_key() succeeded
+    last time, and their programs are still in bin/ (a full build is never
+    skipped: it also builds what has no program, the unit tests)."""
+    if targets is None:
+        return False
+    found = _read(build_dir / BUILT)
+    if found.get("key") != key:
+        return False
+    if not (found.get("all") or set(targets) <= set(found.get("targets", []))):
+        return False
+    return all((build_dir / "bin" / name).is_file() for name in targets)
+
+
+def remember_build(build_dir: Path, key: str, targets: list[str] | None) -> None:
+    found = _read(build_dir / BUILT)
+    same = found.get("key") == key
+    if targets is None:
+        _write(build_dir / BUILT, {"key": key, "all": True})
+    else:
+        _write(build_dir / BUILT, {"key": key, "all": same and bool(found.get("all")),
+                                   "targets": sorted(set(targets) | set(
+                                       found.get("targets", []) if same else []))})
 
 PRESETS = ["default", "asan", "tsan", "clang"]
 
@@ -31,9 +162,15 @@ def configured(build_dir: Path) -> bool:
 
 
 def build(preset: str = "default", quiet: bool = False, targets: list[str] | None = None) -> Path:
-    setup(["build"], quiet=True)
+    setup_once(["build"])
     build_dir = BUILD if preset == "default" else ROOT / f"build-{preset}"
-    if not configured(build_dir):
+    if configured(build_dir):
+        key = sources_key(ROOT, build_dir)
+        if up_to_date(build_dir, key, targets):
+            if not quiet:
+                say(f"building ({preset})")
+            return build_dir  # what ninja would find: no work to do
+    else:
         say(f"configuring ({preset})")
         # The presets in CMakePresets.json, spelled out so that a missing Ninja still works.
         args = ["cmake", "-S", str(ROOT), "-B", str(build_dir)]
@@ -46,8 +183,11 @@ def build(preset: str = "default", quiet: bool = False, targets: list[str] | Non
                  "tsan": ["-DCMAKE_BUILD_TYPE=Debug", "-DCOURSE_SANITIZE=thread"],
                  "clang": ["-DCMAKE_CXX_COMPILER=clang++"]}[preset]
         run_checked(args, quiet)
+        key = sources_key(ROOT, build_dir)
     run_build(["cmake", "--build", str(build_dir), "--parallel", str(os.cpu_count() or 2),
                *(["--target", *targets] if targets else [])], quiet, f"building ({preset})")
+    # The key from before the build: a file saved while it ran makes the next one build.
+    remember_build(build_dir, key, targets)
     return build_dir
 
 

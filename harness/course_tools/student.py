@@ -232,6 +232,25 @@ class Changes:
             return True
         return False
 
+    def settle(self, quiet: float = 0.05, longest: float = 1.0) -> None:
+        """Returns once nothing has changed for `quiet` seconds (an editor may save
+        in steps: write a copy, rename it, set its mode), or after `longest`."""
+        deadline = time.monotonic() + longest
+        while time.monotonic() < deadline:
+            if self.fd >= 0:
+                try:
+                    ready, _, _ = select.select([self.fd], [], [], quiet)
+                except (ValueError, OSError):
+                    ready = []
+                    time.sleep(quiet)
+                if ready:
+                    self.changed()  # takes the events and the new state; then wait again
+                    continue
+            else:
+                time.sleep(quiet)
+            if not self.changed():
+                return
+
     def close(self):
         if self.fd >= 0:
             os.close(self.fd)
@@ -258,8 +277,8 @@ def check_exercise(root: Path, lesson: dict, ex: dict, build_dir: Path, python: 
     print(paint(f"==> exercise {ex['id']}: {ex['title']}", "bold"), file=out, flush=True)
     ok, output = grade.configure(root, build_dir, python)
     broken = {} if ok else {"cmake": grade.compile_errors(output)}
-    if ok:
-        broken = grade.build_targets(build_dir, meta.lesson_targets(lesson), 600)
+    if ok:  # the lesson's programs and the other lessons' ones its tests run
+        broken = grade.build_targets(build_dir, meta.lesson_targets(lesson, root), 600)
     the_plan = [t for t in meta.plan(root) if t.exercise == ex["id"] and not t.hidden]
     folder = root / "lessons" / lesson["folder"]
     nodes = sorted({f"{folder}/{t.key.split('::')[0]}::{t.key.split('::', 1)[1]}"
@@ -344,8 +363,7 @@ def watch(root: Path, build_dir: Path, python: str, start: str | None = None,
                 else:
                     print(keys, file=out, flush=True)
             if changes.changed():
-                time.sleep(0.2)  # let the editor finish writing
-                changes.changed()
+                changes.settle()  # the editor has finished writing: nothing new for a moment
                 rerun = True
     finally:
         changes.close()

@@ -168,11 +168,11 @@ def test_client_times_out_on_a_silent_server(run, downloads):
 
 
 def test_client_keeps_a_slow_server_that_is_not_silent(run, downloads):
-    # 20 pieces of 50 bytes, one every 0.1 s: far below file_client's 256 KiB
-    # low-water mark, so poll() never wakes it for them; each --timeout 0.3
-    # still finds bytes waiting, and that is not silence.
+    # 10 pieces of 50 bytes, one every 0.1 s: far below file_client's 256 KiB
+    # low-water mark, so poll() never wakes it for them; each --timeout 0.3 (three
+    # in the second the trickle lasts) still finds bytes waiting: that is not silence.
     listener = socket.create_server(("127.0.0.1", 0))
-    pieces = [bytes([65 + i]) * 50 for i in range(20)]
+    pieces = [bytes([65 + i]) * 50 for i in range(10)]
 
     def trickle():
         conn, _ = listener.accept()

@@ -5,8 +5,10 @@ own network namespace and three "hosts" (namespaces) plugged into it,
 10.200.1.1-3/24. Nothing is ever broadcast on the host's network. The tests
 are skipped (with the reason) only where namespaces cannot be created.
 """
+import queue
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -57,14 +59,18 @@ def send(lan, programs, index, *args, twin=False):
     return lan.hosts[index].run(*command, *args)
 
 
-def nothing_more(listener, wait=0.5):
-    """True if the listener printed nothing new within `wait` seconds."""
-    try:
-        line = listener.stdout.lines.get(timeout=wait)
-    except Exception:  # queue.Empty
-        return True
-    pytest.fail(f"expected no datagram, but the listener printed {line!r}\n{listener.explain()}",
-                pytrace=False)
+def nothing_more(*listeners, wait=0.5):
+    """True if none of the listeners printed anything new within `wait` seconds
+    (one window for them all: they are watched at the same time)."""
+    deadline = time.monotonic() + wait
+    for listener in listeners:
+        try:
+            line = listener.stdout.lines.get(timeout=max(deadline - time.monotonic(), 0.01))
+        except queue.Empty:
+            continue
+        pytest.fail(f"expected no datagram, but the listener printed {line!r}\n"
+                    f"{listener.explain()}", pytrace=False)
+    return True
 
 
 def test_one_broadcast_reaches_every_listener(lan, listen, programs):
@@ -101,13 +107,17 @@ def test_what_the_bound_address_hears(lan, listen, programs):
     send(lan, programs, 0, "--host", lan.broadcast, "to all")
     assert wildcard.next_line().endswith(f"to {lan.broadcast}: to all")
     assert broadcast_only.next_line().endswith(f"to {lan.broadcast}: to all")
-    nothing_more(unicast_only)
 
     # A unicast datagram goes to ONE socket: the most specific match wins.
     send(lan, programs, 0, "--host", lan.address(1), "just you")
-    assert unicast_only.next_line().endswith(f"to {lan.address(1)}: just you")
-    nothing_more(wildcard)
-    nothing_more(broadcast_only)
+    # unicast_only's first line is this one (had the broadcast reached it, that line
+    # would come first) and no other follows: the three are watched for half a
+    # second together, the broadcast's arrival included.
+    line = unicast_only.next_line()
+    assert line.endswith(f"to {lan.address(1)}: just you"), (
+        f"the socket bound to {lan.address(1)} should hear only the unicast 'just you', "
+        f"not the broadcast to {lan.broadcast}; it printed {line!r}\n{unicast_only.explain()}")
+    nothing_more(unicast_only, wildcard, broadcast_only)
 
 
 def test_limited_broadcast_needs_a_route(lan, listen, programs):
