@@ -459,6 +459,7 @@ def test_chromium_renders_the_page_and_its_image(site):
         (f"rendered title: {title.group(1) if title else None!r}\nchromium exit "
          f"{done.returncode}\nstderr tail: {done.stderr.decode(errors='replace')[-1500:]}\n"
          f"{site.explain()}")
+    site.wait_stderr(r'"GET /logo\.png HTTP/1\.1" 200')  # logged after it was answered
     log = site.stderr.text()
     assert '"GET / HTTP/1.1" 200' in log and '"GET /logo.png HTTP/1.1" 200' in log, log
 
@@ -471,6 +472,8 @@ def test_cpp_http_get_keeps_one_connection(site, run):
     assert out.count("HTTP/1.1 200 OK") == 2 and out.count("HTTP/1.1 404 Not Found") == 1, \
         result.explain()
     assert "Hello from http_server!" in out and f"({len(LOGO)} bytes of image/png)" in out
+    # the server logs each request after answering it: wait for the last one's line
+    site.wait_stderr(r'"GET /logo\.png HTTP/1\.1" 200')
     ports = set(re.findall(r"127\.0\.0\.1:(\d+) \"GET", site.stderr.text()))
     assert len(ports) == 1, f"expected one connection, server log:\n{site.stderr.text()}"
 
