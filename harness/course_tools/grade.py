@@ -88,7 +88,10 @@ def build_targets(build_dir: Path, targets: list[str], timeout: float,
                 env=dict(os.environ, **(cache or {})))
         except subprocess.TimeoutExpired:
             return False, f"the build took longer than {timeout:.0f} s"
-        return done.returncode == 0, done.stdout + done.stderr
+        output = done.stdout + done.stderr
+        if done.returncode != 0 and not output.strip():  # killed, or a tool that said nothing
+            output = f"cmake --build ended with {done.returncode} and printed nothing"
+        return done.returncode == 0, output
 
     if not targets:
         return {}

@@ -19,11 +19,13 @@ grade an instructor should sign."""
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import signal
 import stat
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,24 +53,56 @@ def why_not_isolated() -> str | None:
     return None
 
 
+BLOCKS = 1000 // UIDS_PER_JOB  # uid blocks in 61000-61999
+CLAIMS = Path("/run/lock/course-sandbox") if Path("/run/lock").is_dir() \
+    else Path(tempfile.gettempdir()) / "course-sandbox-claims"
+
+
+def claim_block() -> tuple[int, object]:
+    """A block of uids no other grading on this machine is using, and the open,
+    locked file that keeps it ours until released (or until this process ends).
+    Two gradings that shared a uid would kill each other's programs (and builds)
+    after every test."""
+    CLAIMS.mkdir(mode=0o700, parents=True, exist_ok=True)
+    for block in range(BLOCKS):
+        claim = open(CLAIMS / f"{block}.lock", "w")
+        try:
+            fcntl.flock(claim, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return block, claim
+        except BlockingIOError:
+            claim.close()
+    raise RuntimeError(f"all {BLOCKS} sandbox uid blocks are in use on this machine")
+
+
 @dataclass
 class Sandbox:
     """The isolation of one grading job (one submission at a time)."""
 
-    job: int = 0
+    job: int = 0          # its uid block: claimed, so unique on this machine
     isolated: bool = False
     reason: str = ""
     private_network: bool = False
+    claim: object = None  # the locked file that holds the block
 
     @classmethod
-    def for_job(cls, job: int, want: bool = True) -> "Sandbox":
+    def for_job(cls, job: int = 0, want: bool = True) -> "Sandbox":
+        """A sandbox for one grading; call release() when it is done."""
         reason = why_not_isolated() if want else "isolation was turned off (--no-sandbox)"
+        if reason is not None:
+            return cls(job=job, isolated=False, reason=reason)
+        block, claim = claim_block()
         # A container without CAP_SYS_ADMIN (Gradescope's, PrairieLearn's) cannot make
         # a network namespace: the tests' ephemeral ports still keep gradings apart.
-        network = reason is None and subprocess.run(
-            ["unshare", "--net", "--", "true"], capture_output=True).returncode == 0
-        return cls(job=job, isolated=reason is None, reason=reason or "",
-                   private_network=network)
+        network = subprocess.run(["unshare", "--net", "--", "true"],
+                                 capture_output=True).returncode == 0
+        return cls(job=block, isolated=True, private_network=network, claim=claim)
+
+    def release(self) -> None:
+        if self.claim is not None:
+            if self.isolated:
+                kill_all_block(self.uid_base)  # nothing of this grading outlives it
+            self.claim.close()
+            self.claim = None
 
     @property
     def uid_base(self) -> int:
@@ -191,6 +225,11 @@ def kill_all(uid: int, patience: float = 5.0) -> int:
         if time.monotonic() > deadline:
             return killed
         time.sleep(0.01)
+
+
+def kill_all_block(base: int) -> None:
+    for uid in range(base, base + UIDS_PER_JOB):
+        kill_all(uid, patience=2.0)
 
 
 def worker_uid(base: int, worker: str | None) -> int:

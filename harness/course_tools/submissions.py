@@ -216,16 +216,19 @@ def grade_class(root: Path, submissions: Path, out_dir: Path, python: str, *, jo
                 return old
         job = free.get()
         started = time.monotonic()
+        box = None
         try:
+            box = Sandbox.for_job(job, sandbox)
             result = grade_one(root, student, work / f"job{job}", python, hidden=hidden,
-                               keys=keys_, timeout=timeout,
-                               sandbox=Sandbox.for_job(job, sandbox), build_jobs=build_jobs,
-                               test_workers=test_workers)
+                               keys=keys_, timeout=timeout, sandbox=box,
+                               build_jobs=build_jobs, test_workers=test_workers)
             result["grading_status"] = "graded"
         except Exception as error:  # noqa: BLE001 - one broken submission must not stop the class
             result = {"score": 0, "max_score": 0, "lessons": [], "tests": [],
                       "grading_status": "error", "note": f"{type(error).__name__}: {error}"}
         finally:
+            if box is not None:
+                box.release()
             free.put(job)
         result["student"] = student.name
         result["fingerprint"] = stamp

@@ -237,7 +237,8 @@ def test_a_wrapped_program_runs_as_the_sandbox_user_and_is_killed_after(tmp_path
     real.chmod(0o755)
     for folder in (tmp_path, *tmp_path.parents):  # pytest makes them 0700
         os.chmod(folder, os.stat(folder).st_mode | 0o711)
-    box = sandbox.Sandbox(job=5, isolated=True)
+    box = sandbox.Sandbox.for_job()
+    assert box.isolated, box.reason
     wrapped = box.program_dir(real.parent, {"prog"}, tmp_path / "wrapped")
     uid = box.uid_base
     done = subprocess.run([str(wrapped / "prog")], capture_output=True, text=True, timeout=10,
@@ -248,7 +249,27 @@ def test_a_wrapped_program_runs_as_the_sandbox_user_and_is_killed_after(tmp_path
     refused = subprocess.run([str(wrapped / "prog")], capture_output=True, text=True,
                              timeout=10, env={k: v for k, v in os.environ.items()
                                               if k != "COURSE_SANDBOX_UID"})
+    box.release()
     assert refused.returncode == 126 and "COURSE_SANDBOX_UID" in refused.stderr
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to isolate")
+def test_gradings_side_by_side_never_share_a_uid():
+    """Two gradings with the same uids would kill each other's programs and builds
+    after every test: each claims a block of its own (a lock held while it runs)."""
+    first, second = sandbox.Sandbox.for_job(0), sandbox.Sandbox.for_job(0)
+    try:
+        assert first.isolated and second.isolated
+        assert first.uid_base != second.uid_base
+        blocks = {first.job, second.job}
+    finally:
+        first.release()
+    third = sandbox.Sandbox.for_job(0)
+    try:
+        assert third.job in blocks - {second.job}  # a released block is used again
+    finally:
+        second.release()
+        third.release()
 
 
 def test_junit_marks_not_gradable_as_skipped(result):
