@@ -72,7 +72,12 @@ def main() -> int:
             projected = (max(first) + pace * (60 - args.jobs)) / 60
             print(f"  then {statistics.median(rest):.0f} s per submission (median), "
                   f"{pace:.0f} s per submission with {args.jobs} side by side")
-            print(f"  60 submissions: about {projected:.0f} min (target: 30 min or less)")
+            print(f"  60 submissions: about {projected:.0f} min at this wall-clock pace "
+                  f"(target: 30 min or less)")
+            cores = os.cpu_count() or 1
+            print(f"  60 submissions by CPU time, the steady figure on a shared machine: "
+                  f"60 x {cpu / len(results):.0f} s / {cores} cores = "
+                  f"{60 * cpu / len(results) / cores / 60:.0f} min")
         graded = sum(r.get("grading_status") == "graded" for r in results)
         print(f"  graded: {graded} of {len(results)}; scores: "
               f"{', '.join(format(r['score'], 'g') for r in results)}")
