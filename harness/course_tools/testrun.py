@@ -62,8 +62,12 @@ def run_tests(keys: list[str], preset: str = "default", unit: bool = True,
         # in a workspace (nor in a student release, which leaves them out)
         paths += [str(p) for p in (ROOT / "harness" / "tests",) if p.is_dir()]
     durations = build_dir / "test-durations.json"
-    workers = ["-n", str(many_workers(preset))] if len(selected) > 1 else \
-        one_lesson_workers(read_durations(durations), selected[0]["folder"])
+    if len(selected) > 1:
+        workers = ["-n", str(many_workers(preset))]
+    else:  # check leaves the hidden tests out: so does its estimate
+        hidden = {t.key for t in meta.plan(ROOT)
+                  if t.lesson == selected[0]["number"] and t.hidden} if public_only else set()
+        workers = one_lesson_workers(read_durations(durations), selected[0]["folder"], hidden)
     env = dict(os.environ, COURSE_BIN_DIR=str(build_dir / "bin"))
     if preset in ("asan", "tsan"):
         env["COURSE_SANITIZER"] = preset
@@ -142,12 +146,18 @@ def makespan(durations: list[float], workers: int) -> float:
     return max(loads)
 
 
-def one_lesson_workers(known: dict[str, float], folder: str) -> list[str]:
-    """pytest-xdist for one lesson only when it pays: its tests' last durations,
-    spread over 2 to MOST_WORKERS workers, finish sooner than one after another,
-    the workers' start included. A lesson whose tests are quick (most of them),
-    or whose tests never ran here, runs in the one process."""
-    durations = [d for nodeid, d in known.items() if f"lessons/{folder}/" in nodeid]
+def one_lesson_workers(known: dict[str, float], folder: str,
+                       left_out: set[str] = frozenset()) -> list[str]:
+    """pytest-xdist for one lesson only when it pays: its tests' last durations
+    (those of `left_out`, "test_x.py::test_y" keys, not counted), spread over 2
+    to MOST_WORKERS workers, finish sooner than one after another, the workers'
+    start included. A lesson whose tests are quick (most of them), or whose tests
+    never ran here, runs in the one process."""
+    durations = []
+    for nodeid, d in known.items():
+        m = grade.NODE.search(nodeid.replace(os.sep, "/"))
+        if m and m["folder"] == folder and f"{m['file']}::{m['name']}" not in left_out:
+            durations.append(d)
     serial = sum(durations)
     best, best_time = 0, serial
     if serial < PARALLEL_FROM:

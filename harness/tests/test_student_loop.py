@@ -237,6 +237,9 @@ def test_one_lesson_runs_in_parallel_only_when_it_pays():
     assert testrun.one_lesson_workers(one_long, folder) == []
     other = {f"lessons/05-other/test_a.py::test_{n}": 1.0 for n in range(8)}
     assert testrun.one_lesson_workers(other, folder) == []
+    # check leaves the hidden tests out: their durations do not count
+    hidden = {f"test_a.py::test_{n}" for n in range(7)}
+    assert testrun.one_lesson_workers(waits, folder, hidden) == []
 
 
 def test_durations_are_remembered_per_test(tmp_path):
