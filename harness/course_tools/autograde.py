@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
         with tempfile.TemporaryDirectory() as empty:
             submissions.grade_one(course, Path(empty), args.work / "job0", python,
                                   hidden=False, keys=args.exercise,
-                                  sandbox=Sandbox.for_job(0))
+                                  sandbox=Sandbox.claim())
         print(f"prepared: the starter code is built in {args.work / 'job0'}")
         return 0
     if not args.submission or not args.out:
@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         result = submissions.grade_one(course, args.submission.resolve(), args.work / "job0",
                                        python, hidden=not args.no_hidden, keys=args.exercise,
-                                       sandbox=Sandbox.for_job(0))
+                                       sandbox=Sandbox.claim())
     except Exception:  # noqa: BLE001 - the platform must get a result it can show
         why = traceback.format_exc()
         print(why, file=sys.stderr)

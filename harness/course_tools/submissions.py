@@ -106,15 +106,19 @@ def find_in(submission: Path, rel: str, unique_names: set[str]) -> Path | None:
     return matches[0] if len(matches) == 1 else None
 
 
-def take_submission(root: Path, course: Path, submission: Path) -> dict[str, str]:
-    """Puts the submission's exercise files into `course`; returns what was taken:
-    {file: "submitted" | "starter (not in the submission)" | "starter (larger than 1 MiB)"}."""
+def submitted_files(root: Path, submission: Path) -> dict[str, Path | None]:
+    """{exercise file: the submission's copy of it, or None}."""
     files = student_files(root)
     names = [Path(rel).name for rel in files]
     unique = {n for n in names if names.count(n) == 1}
+    return {rel: find_in(submission, rel, unique) for rel in files}
+
+
+def take_submission(root: Path, course: Path, submission: Path) -> dict[str, str]:
+    """Puts the submission's exercise files into `course`; returns what was taken:
+    {file: "submitted" | "starter (not in the submission)" | "starter (larger than 1 MiB)"}."""
     taken = {}
-    for rel in files:
-        mine = find_in(submission, rel, unique)
+    for rel, mine in submitted_files(root, submission).items():
         if mine is not None and mine.stat().st_size <= MAX_FILE:
             put(course / rel, mine.read_bytes())
             taken[rel] = "submitted"
@@ -155,11 +159,7 @@ def fingerprint(root: Path, submission: Path, keys: list[str], hidden: bool) -> 
     digest = hashlib.sha256(json.dumps([keys, hidden]).encode())
     for path in sorted(p for p in [root / "course.toml", *test_files(root)]):
         digest.update(path.read_bytes())
-    files = student_files(root)
-    names = [Path(rel).name for rel in files]
-    unique = {n for n in names if names.count(n) == 1}
-    for rel in files:
-        mine = find_in(submission, rel, unique)
+    for rel, mine in submitted_files(root, submission).items():
         digest.update(rel.encode() + b"\0" + (mine.read_bytes() if mine else b"-"))
     return digest.hexdigest()
 
@@ -218,7 +218,7 @@ def grade_class(root: Path, submissions: Path, out_dir: Path, python: str, *, jo
         started = time.monotonic()
         box = None
         try:
-            box = Sandbox.for_job(job, sandbox)
+            box = Sandbox.claim(sandbox)
             result = grade_one(root, student, work / f"job{job}", python, hidden=hidden,
                                keys=keys_, timeout=timeout, sandbox=box,
                                build_jobs=build_jobs, test_workers=test_workers)

@@ -215,7 +215,7 @@ def test_a_single_uploaded_file_is_found_by_its_name(tmp_path):
 
 def test_without_root_the_report_says_the_grade_is_not_isolated(monkeypatch):
     monkeypatch.setattr(os, "geteuid", lambda: 1000)
-    box = sandbox.Sandbox.for_job(0)
+    box = sandbox.Sandbox.claim()
     assert not box.isolated and "not root" in box.describe()["reason"]
     assert box.run_argv(["pytest"]) == ["pytest"] and box.as_user(["cc"]) == ["cc"]
 
@@ -237,7 +237,7 @@ def test_a_wrapped_program_runs_as_the_sandbox_user_and_is_killed_after(tmp_path
     real.chmod(0o755)
     for folder in (tmp_path, *tmp_path.parents):  # pytest makes them 0700
         os.chmod(folder, os.stat(folder).st_mode | 0o711)
-    box = sandbox.Sandbox.for_job()
+    box = sandbox.Sandbox.claim()
     assert box.isolated, box.reason
     wrapped = box.program_dir(real.parent, {"prog"}, tmp_path / "wrapped")
     uid = box.uid_base
@@ -257,14 +257,14 @@ def test_a_wrapped_program_runs_as_the_sandbox_user_and_is_killed_after(tmp_path
 def test_gradings_side_by_side_never_share_a_uid():
     """Two gradings with the same uids would kill each other's programs and builds
     after every test: each claims a block of its own (a lock held while it runs)."""
-    first, second = sandbox.Sandbox.for_job(0), sandbox.Sandbox.for_job(0)
+    first, second = sandbox.Sandbox.claim(), sandbox.Sandbox.claim()
     try:
         assert first.isolated and second.isolated
         assert first.uid_base != second.uid_base
         blocks = {first.job, second.job}
     finally:
         first.release()
-    third = sandbox.Sandbox.for_job(0)
+    third = sandbox.Sandbox.claim()
     try:
         assert third.job in blocks - {second.job}  # a released block is used again
     finally:
