@@ -3,7 +3,7 @@
 against its target.
 
   /usr/bin/python3 harness/bench/student_loop.py [--runs 3] [--lessons 04 14]
-        [--edit 04] [--watch 04.1] [--full-test] [--skip-check]
+        [--edit 04] [--watch 04.1] [--full-test] [--skip-check] [--starter]
 
   check NN         ./course check NN for every lesson (or --lessons): the median
                    wall and CPU time of --runs runs (CPU: user + system of
@@ -14,6 +14,10 @@ against its target.
   watch            ./course watch on one exercise: from the save of its file to
                    the result line (`exercise NN.M: ...`).         target <= 2 s
   ./course test    one run, with --full-test (it takes a minute). target <= 45 s
+  check NN, to do  with --starter: check NN in a scratch copy turned into a
+                   student's workspace (./course start): the exercises' tests
+                   fail, as they do for a student who has just begun; a failing
+                   test must not make the student wait either.  target <= 2 s
 
 check and ./course test run in this checkout (they only build, and write
 build/ and .course-state.json as any check does). The edits are made in a
@@ -93,11 +97,14 @@ def summary_line(output: str) -> str:
 
 # ---------------------------------------------------------------- check NN
 
-def bench_check(root: Path, lessons: list[str], runs: int) -> list[tuple[str, float, float]]:
-    print(f"\ncheck NN: ./course check NN, median of {runs} runs (wall / CPU); "
+def bench_check(root: Path, lessons: list[str], runs: int,
+                what: str = "") -> list[tuple[str, float, float]]:
+    print(f"\ncheck NN{what}: ./course check NN, median of {runs} runs (wall / CPU); "
           f"target <= {CHECK_TARGET:g} s")
     env = course_env()
-    timed([sys.executable, str(root / "course"), "check", lessons[0]], root, env)  # warm up
+    # warm up: build every lesson's programs, so that no figure includes a build
+    timed([sys.executable, str(root / "course"), "build"], root, env)
+    timed([sys.executable, str(root / "course"), "check", lessons[0]], root, env)
     rows = []
     for lesson in lessons:
         walls, cpus, outcome, failed = [], [], "", []
@@ -161,6 +168,22 @@ def edit(path: Path, original: str, n: int) -> None:
     line more than the original (nothing else changes)."""
     with open(path, "w", encoding="utf-8") as f:
         f.write(original + f"// student_loop.py edit {n}\n")
+
+
+def starter_scratch(root: Path, scratch: Path) -> Path:
+    """`scratch`, a copy of the working tree turned into a student's workspace
+    (./course start): the reference put back first, so that the copy takes
+    this checkout's changes, then the starter code again."""
+    env = course_env()
+    course = [sys.executable, str(scratch / "course")]
+    if (scratch / "course").exists():
+        timed(course + ["start", "--undo"], scratch, env)
+    sync_scratch(root, scratch)
+    done = subprocess.run(course + ["start"], cwd=scratch, env=env, capture_output=True,
+                          text=True, timeout=600, stdin=subprocess.DEVNULL)
+    if done.returncode != 0:
+        raise SystemExit(f"./course start failed in {scratch}:\n{done.stdout}{done.stderr}")
+    return scratch
 
 
 # ---------------------------------------------------------------- edit then check
@@ -291,6 +314,11 @@ def main() -> int:
     parser.add_argument("--skip-edit", action="store_true", help="no edit-then-check figure")
     parser.add_argument("--skip-watch", action="store_true", help="no watch figure")
     parser.add_argument("--full-test", action="store_true", help="also one ./course test")
+    parser.add_argument("--starter", action="store_true",
+                        help="also check NN in a student's workspace (./course start)")
+    parser.add_argument("--starter-scratch", type=Path,
+                        default=Path(tempfile.gettempdir()) / "course-student-loop-starter",
+                        help="the scratch copy made a workspace, for --starter")
     args = parser.parse_args()
     root = args.root.resolve()
     print(f"student_loop: {root}, {os.cpu_count()} cores, {load()} at the start; "
@@ -298,10 +326,16 @@ def main() -> int:
     if not args.skip_check:
         bench_check(root, [n.zfill(2) for n in args.lessons] if args.lessons
                     else lesson_numbers(root), args.runs)
+    for scratch in (args.scratch.resolve(), args.starter_scratch.resolve()):
+        if scratch == root or root in scratch.parents:
+            parser.error("the scratch copies must be outside the checkout")
+    if args.starter:
+        starter = starter_scratch(root, args.starter_scratch.resolve())
+        bench_check(starter, [n.zfill(2) for n in args.lessons] if args.lessons
+                    else lesson_numbers(root), args.runs,
+                    what=f", exercises to do (./course start in {starter})")
     if not (args.skip_edit and args.skip_watch):
         scratch = args.scratch.resolve()
-        if scratch == root or root in scratch.parents:
-            parser.error("--scratch must be outside the checkout")
         sync_scratch(root, scratch)
         if not args.skip_edit:
             bench_edit(scratch, args.edit, args.runs)

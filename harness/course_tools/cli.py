@@ -42,7 +42,11 @@ def make_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("test", help="build, run the tests, print a pass/fail table per lesson")
     p.add_argument("lessons", nargs="*", help="lesson numbers (default: all)")
     p.add_argument("--preset", default="default", choices=PRESETS)
-    sub.add_parser("check", help="run one lesson's public tests").add_argument("lesson")
+    p = sub.add_parser("check", help="run one lesson's public tests")
+    p.add_argument("lesson")
+    p.add_argument("--capture", action="store_true",
+                   help="run the failing tests once more, recording their loopback packets "
+                        "(tcpdump, as root) into a pcap each")
     p = sub.add_parser("start", help="your turn: every exercise back to its starter code")
     p.add_argument("--undo", action="store_true",
                    help="put the reference solutions back, byte for byte")
@@ -70,13 +74,17 @@ def make_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def check(lesson: str) -> int:
+def check(lesson: str, capture: bool = False) -> int:
     from . import student
     status = run_tests([lesson], public_only=True)
-    if status:
+    if status and capture:
         for pcap in capture_failures(lesson):
             print(f"  packet capture: {pcap}\n      open it with: tshark -r {pcap}   "
                   f"(or Wireshark)")
+    elif status:
+        # Recording means running the failing tests again: a student's every
+        # check would take twice as long, so only when asked.
+        print(f"  to see the failing tests' packets: ./course check {lesson} --capture")
     print(student.hidden_note(ROOT, find_lesson(lesson)))
     return status
 
@@ -136,7 +144,7 @@ def dispatch(args, the_parser: argparse.ArgumentParser) -> int:
     if args.command == "test":
         return run_tests(args.lessons, args.preset)
     if args.command == "check":
-        return check(args.lesson)
+        return check(args.lesson, args.capture)
     if args.command == "start":
         return start(args.undo)
     if args.command == "solution":

@@ -192,11 +192,16 @@ class Background:
 
 
 def capture_failures(key: str, preset: str = "default") -> list[Path]:
-    """`./course check`: each failing test of the lesson runs once more, alone, with
-    its loopback traffic recorded (tcpdump, root only); returns the pcaps kept."""
+    """`./course check --capture`: each failing test of the lesson runs once more,
+    alone, with its loopback traffic recorded (tcpdump, root only); returns the
+    pcaps kept."""
     lesson = find_lesson(key)
     report = BUILD / "pytest-report.json"
-    if not report.exists() or os.geteuid() != 0 or not shutil.which("tcpdump"):
+    if not report.exists():
+        return []
+    if os.geteuid() != 0 or not shutil.which("tcpdump"):
+        say("recording packets needs tcpdump and root (sudo ./course check ... --capture; "
+            "./course setup installs tcpdump)")
         return []
     failing = [r["nodeid"] for r in json.loads(report.read_text())
                if r["outcome"] in ("failed", "error") and f"/{lesson['folder']}/" in r["nodeid"]]

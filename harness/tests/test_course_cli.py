@@ -344,3 +344,16 @@ def test_ubuntu_leaves_out_what_it_does_not_package(monkeypatch, tmp_path):
     assert all(instead for instead in jammy.values())
     setup.NOT_FOUND.write_text("some-package\n")
     assert "some-package" in setup.unpackaged({"ID": "debian", "VERSION_ID": "12"})
+
+
+def test_check_records_packets_only_when_asked(monkeypatch, capsys):
+    """A failing check runs its failing tests again under tcpdump only with
+    --capture: by default it says how, and the student's loop stays one run."""
+    captured = []
+    monkeypatch.setattr(cli, "run_tests", lambda keys, public_only: 1)
+    monkeypatch.setattr(cli, "capture_failures", lambda lesson: captured.append(lesson) or [])
+    assert cli.check("04") == 1
+    assert captured == []
+    assert "./course check 04 --capture" in capsys.readouterr().out
+    assert cli.check("04", capture=True) == 1
+    assert captured == ["04"]

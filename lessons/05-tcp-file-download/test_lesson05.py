@@ -10,8 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from course_harness import tcp_connect
+from course_harness import start_server, tcp_connect
 from course_harness.peers import recv_all, reset
+from course_harness.process import describe_status
+from course_harness.wire import SYSCALLS
 
 TWIN = Path(__file__).parent / "python"
 SANITIZER = bool(os.environ.get("COURSE_SANITIZER"))
@@ -128,6 +130,20 @@ def test_survives_a_client_reset_mid_download(server, root):
     assert ask(files.port, b"hello.txt") == b"hello, file\n", files.explain()
 
 
+def test_a_client_that_sends_no_name_is_dropped_after_the_timeout(server, root):
+    # The server serves one client at a time: a client that connects and says
+    # nothing would hold everyone else up, if the wait for its name had no end.
+    files = server("file_server", "--root", root, "--timeout", 0.3)
+    with tcp_connect(files.port) as silent:
+        got = ask(files.port, b"hello.txt")  # queued behind the silent one
+        assert got == b"hello, file\n", (
+            f"a client connected and sent no name; the next client asked for hello.txt\n"
+            f"expected the server to give up on the silent one after its --timeout 0.3 "
+            f"and serve the next\ngot {got!r} (recv_all waits 5 s)\n{files.explain()}")
+        assert silent.recv(100) == b"", "the silent client should be closed with nothing sent"
+    files.wait_stderr("no file name within the timeout")
+
+
 def test_stops_on_sigterm_while_a_client_does_not_read(server, root):
     (root / "big.bin").write_bytes(bytes(8 << 20))
     files = server("file_server", "--root", root)
@@ -167,29 +183,70 @@ def test_client_times_out_on_a_silent_server(run, downloads):
     assert list(downloads.iterdir()) == []
 
 
-def test_client_keeps_a_slow_server_that_is_not_silent(run, downloads):
-    # 10 pieces of 50 bytes, one every 0.1 s: far below file_client's 256 KiB
-    # low-water mark, so poll() never wakes it for them; each --timeout 0.3 (three
-    # in the second the trickle lasts) still finds bytes waiting: that is not silence.
-    listener = socket.create_server(("127.0.0.1", 0))
-    pieces = [bytes([65 + i]) * 50 for i in range(10)]
+def blocked_in_poll(pid: int) -> bool:
+    """The program's main thread waits in poll() (its /proc/PID/syscall)."""
+    try:
+        number = Path(f"/proc/{pid}/syscall").read_text().split()[0]
+    except (OSError, IndexError):
+        return False
+    return number.isdigit() and SYSCALLS.get(int(number)) in ("poll", "ppoll")
 
-    def trickle():
-        conn, _ = listener.accept()
-        with conn:
-            conn.recv(4096)
-            for piece in pieces:
+
+def waiting_bytes(local_port: int, remote_port: int) -> int | None:
+    """Bytes in the receive queue of the TCP socket local_port -> remote_port
+    (/proc/net/tcp's rx_queue): arrived, not yet taken by the program."""
+    for row in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = row.split()
+        ports = tuple(int(fields[i].rsplit(":", 1)[1], 16) for i in (1, 2))
+        if ports == (local_port, remote_port):
+            return int(fields[4].split(":")[1], 16)
+    return None
+
+
+def wait_until(condition, client, timeout: float = 5) -> bool:
+    """Polls `condition` until it holds, the client has exited, or `timeout`."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if client.proc.poll() is not None or time.monotonic() > deadline:
+            return False
+        time.sleep(0.005)
+    return True
+
+
+def test_client_keeps_a_slow_server_that_is_not_silent(programs, downloads):
+    # 50 bytes arrive while file_client waits in poll(): far below its 256 KiB
+    # low-water mark, so poll() does not wake for them. When its --timeout
+    # passes, the client must look (a byte is waiting: that is not silence),
+    # take them, and wait again; then the server closes, which wakes poll().
+    # The piece is sent the moment the client is seen in poll(), a whole
+    # --timeout before it looks; the test then waits for what the client did.
+    piece = b"A" * 50
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        listener.settimeout(5)
+        port = listener.getsockname()[1]
+        client = start_server(programs.path("file_client"), "--port", port, "--timeout", 0.5,
+                              "slow.txt", cwd=downloads, ready=False)
+        try:
+            conn, peer = listener.accept()
+            with conn:
+                conn.settimeout(5)
+                assert conn.recv(4096) == b"slow.txt", client.explain()
+                in_poll = wait_until(lambda: blocked_in_poll(client.proc.pid), client)
+                assert in_poll, f"file_client never waited in poll()\n{client.explain()}"
                 conn.sendall(piece)
-                time.sleep(0.1)
-
-    helper = threading.Thread(target=trickle, daemon=True)
-    helper.start()
-    result = run("file_client", "--port", listener.getsockname()[1], "--timeout", "0.3",
-                 "slow.txt", cwd=downloads).ok()
-    helper.join(5)
-    listener.close()
-    saved = (downloads / "download_slow.txt").read_bytes()
-    assert saved == b"".join(pieces), f"saved {saved[:80]!r}... ({len(saved)} bytes)\n{result.explain()}"
+                taken = wait_until(lambda: waiting_bytes(peer[1], port) == 0, client)
+                assert taken, (
+                    f"50 bytes arrived while file_client waited in poll() (--timeout 0.5), "
+                    f"below its low-water mark; it should take them once the timeout passes "
+                    f"(a byte waiting is not silence) and go on\n{client.explain()}")
+            code = client.wait_exit(timeout=5)
+        finally:
+            client.kill()
+    saved = (downloads / "download_slow.txt").read_bytes() \
+        if (downloads / "download_slow.txt").exists() else None
+    assert code == 0 and saved == piece, (
+        f"expected exit status 0 and the 50 bytes saved to download_slow.txt\n"
+        f"got {describe_status(code)} and {saved!r}\n{client.explain()}")
 
 
 def test_client_connection_refused(run, downloads):
