@@ -3,6 +3,8 @@ spirit of the seeds' own Python snippets."""
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
 import struct
 import time
@@ -174,3 +176,56 @@ def ipv6_disabled_reason():
     except OSError as e:
         return f"IPv6 is unusable here: cannot bind ::1 ({e})"
     return None
+
+
+def process_state(pid: int) -> str:
+    """The state letter the kernel gives process `pid` in /proc/PID/stat: "R" running,
+    "S" asleep in a system call (blocked, waiting for something: room in a send
+    buffer, a readable socket), "D" in an uninterruptible wait, "T" stopped (SIGSTOP),
+    "Z" exited but not yet reaped; "" once it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return ""
+    return stat.rsplit(")", 1)[1].split()[0]  # after "(comm)", which may hold spaces
+
+
+@contextmanager
+def stopped(pid: int, timeout: float = 5):
+    """Process `pid` frozen with SIGSTOP for as long as the `with` lasts, and let go
+    with SIGCONT at the end (also when the test fails, so that it can still be
+    stopped cleanly). Frozen, a program does nothing at all, not even read: a peer
+    that is slow for exactly as long as the test needs, where a --delay only hopes
+    to be long enough. The kernel still does the TCP work for it: connections to
+    its listener complete and their bytes fill its receive buffer. Enters once
+    /proc shows the process stopped (at most `timeout` seconds)."""
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        deadline = time.monotonic() + timeout
+        while process_state(pid) not in ("T", "t", "Z", "") and time.monotonic() < deadline:
+            time.sleep(0.001)
+        yield
+    finally:
+        try:
+            os.kill(pid, signal.SIGCONT)
+        except ProcessLookupError:
+            pass
+
+
+def wait_until_blocked(proc, ready=lambda: True, timeout: float = 5) -> str:
+    """Waits until `proc` (a subprocess.Popen) sleeps in a system call at a moment
+    when ready() is true, or has exited: "blocked" or "exited"; "" if `timeout`
+    seconds pass first. A client that is sending and sleeps has run into a full
+    buffer and waits for room (poll(), or a blocking send()): a fact the test can
+    wait for, where a reader that starts after a delay only hopes that the sender
+    got that far meanwhile. ready() says from when a sleep counts (for example
+    "its first bytes have arrived": connect() may sleep for a moment too)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if proc.poll() is not None:
+            return "exited"
+        if ready() and process_state(proc.pid) == "S":
+            return "blocked"
+        if time.monotonic() >= deadline:
+            return ""
+        time.sleep(0.001)

@@ -5,7 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from course_harness import tcp_connect
+from course_harness import Result, start_server, tcp_connect
+from course_harness.peers import stopped, wait_until_blocked
 
 TWIN = Path(__file__).parent / "python"
 SIZE = 16 * 1024 * 1024
@@ -26,9 +27,15 @@ def finish(reader) -> re.Match:
 
 
 def test_one_send_accepts_only_part(server, run):
-    reader = server("slow_reader", "--delay", 1.5, "--rcvbuf", 65536)
-    result = run("bulk_sender", "--port", reader.port, "--bytes", SIZE, "--mode", "send",
-                 *SMALL, "--timeout", 0.3).ok()
+    reader = server("slow_reader", "--delay", 0, "--rcvbuf", 65536)
+    # The reader is frozen (SIGSTOP) until the sender has exited: it reads nothing
+    # while the one send() runs, for certain, where a --delay would only hope to
+    # outlast it. The kernel still completes the connection and fills the
+    # reader's receive buffer. With nobody reading, the send() can never take
+    # all the bytes, so its --timeout (SO_SNDTIMEO) only says how long it tries.
+    with stopped(reader.proc.pid):
+        result = run("bulk_sender", "--port", reader.port, "--bytes", SIZE, "--mode", "send",
+                     *SMALL, "--timeout", 0.1).ok()
     match = SENT.fullmatch(result.stdout.strip())
     assert match, result.explain()
     accepted, asked = int(match.group(1)), int(match.group(2))
@@ -44,10 +51,31 @@ def test_one_send_accepts_only_part(server, run):
     assert received.group(2) == match.group(3), "sha256 of the accepted part differs"
 
 
-def test_sendall_delivers_every_byte(server, run):
-    reader = server("slow_reader", "--delay", 0.5, "--rcvbuf", 65536)
-    result = run("bulk_sender", "--port", reader.port, "--bytes", SIZE, "--mode", "sendall",
-                 *SMALL, "--timeout", 5).ok()
+def test_sendall_delivers_every_byte(server, programs):
+    reader = server("slow_reader", "--delay", 0, "--rcvbuf", 65536)
+    # The reader stays frozen (SIGSTOP) until the sender has filled the buffers
+    # and sleeps, waiting for room (after its "connected" line the only call in
+    # which it sleeps is that wait): so the loop's EAGAIN-and-wait path is taken
+    # for certain, where a --delay only hoped that the sender got that far.
+    with stopped(reader.proc.pid):
+        sender = start_server(programs.path("bulk_sender"), "--port", reader.port, "--bytes",
+                              SIZE, "--mode", "sendall", *SMALL, "--timeout", 5, ready=False)
+        try:
+            blocked = wait_until_blocked(sender.proc, lambda: "connected" in sender.stderr.text())
+        except BaseException:
+            sender.kill()
+            raise
+    try:
+        status = sender.wait_exit(timeout=15)
+    finally:
+        sender.kill()
+    result = Result(sender.argv, None, status, sender.stdout.text() + "\n",
+                    sender.stderr.text() + "\n")
+    assert blocked == "blocked", (
+        "bulk_sender --mode sendall, to a reader that reads nothing yet: expected it to fill "
+        f"the buffers and wait for room; it {blocked or 'never did, within 5 s'}\n" +
+        result.explain())
+    result.ok()
     match = SENT_ALL.fullmatch(result.stdout.strip())
     assert match and int(match.group(1)) == SIZE, result.explain()
     calls = re.search(r"sendall: (\d+) send\(\) calls, (\d+) of them sent less", result.stderr)
@@ -59,7 +87,10 @@ def test_sendall_delivers_every_byte(server, run):
 
 
 def test_sendall_gives_up_when_the_reader_takes_nothing(server, run):
-    reader = server("slow_reader", "--delay", 3, "--rcvbuf", 65536)
+    # --delay 30: the reader takes nothing for far longer than this test runs (it
+    # is stopped at the end, which ends its wait at once). A reader that took the
+    # delay as milliseconds would read after 30 ms, and the sender would not give up.
+    reader = server("slow_reader", "--delay", 30, "--rcvbuf", 65536)
     result = run("bulk_sender", "--port", reader.port, "--bytes", SIZE, *SMALL,
                  "--timeout", 0.3).expect_status(1)
     assert result.stderr.startswith("connected") and "error: send: the reader took nothing" \
@@ -80,7 +111,7 @@ def test_cpp_and_python_make_the_same_bytes(server):
 
 def test_python_reader_agrees_with_cpp_sender(run, programs):
     twin = subprocess.Popen([sys.executable, str(TWIN / "slow_reader.py"), "--port", "0",
-                             "--delay", "0.2"], stdout=subprocess.PIPE, text=True)
+                             "--delay", "0"], stdout=subprocess.PIPE, text=True)
     try:
         port = int(twin.stdout.readline().rsplit(":", 1)[1])
         result = run("bulk_sender", "--port", port, "--bytes", 1000003).ok()

@@ -1,9 +1,11 @@
 """Lesson 10 exercise: my_sendall (10.1). Points and hints: course.toml."""
 import socket
 import threading
-import time
 
 import pytest
+
+from course_harness import Result, start_server
+from course_harness.peers import wait_until_blocked
 
 SIZE = 16 * 1024 * 1024  # far more than any send buffer holds at once
 
@@ -13,21 +15,36 @@ def pattern(n: int) -> bytes:
 
 
 class SlowReader:
-    """Accepts one client, waits `delay` seconds, then reads until it closes."""
+    """Accepts one client, then reads until it closes. held=True: reads nothing until
+    release() (the client's first bytes have arrived before: `arrived` is set then)."""
 
-    def __init__(self, delay: float, stop_after: int | None = None):
+    def __init__(self, held: bool = False, stop_after: int | None = None):
         self.sock = socket.create_server(("127.0.0.1", 0))
         self.port = self.sock.getsockname()[1]
         self.data = bytearray()
-        self.thread = threading.Thread(target=self._serve, args=(delay, stop_after), daemon=True)
+        self.arrived = threading.Event()
+        self.go = threading.Event()
+        if not held:
+            self.go.set()
+        self.thread = threading.Thread(target=self._serve, args=(stop_after,), daemon=True)
         self.thread.start()
 
-    def _serve(self, delay, stop_after):
+    def release(self):
+        self.go.set()
+
+    def _serve(self, stop_after):
         self.sock.settimeout(10)
-        client, _ = self.sock.accept()
+        try:
+            client, _ = self.sock.accept()
+        finally:
+            self.arrived.set()  # also when nobody came: nothing to wait for then
         with client:
-            time.sleep(delay)
             client.settimeout(10)
+            try:
+                client.recv(1, socket.MSG_PEEK)  # the first byte (or the end): read nothing yet
+            finally:
+                self.arrived.set()
+            self.go.wait(10)
             while chunk := client.recv(1 << 20):
                 self.data += chunk
                 if stop_after is not None and len(self.data) >= stop_after:
@@ -67,20 +84,36 @@ def what_arrived(got: bytes, size: int) -> str:
     return text
 
 
-def test_my_sendall_delivers_every_byte_to_a_slow_reader(run):
-    reader = SlowReader(delay=0.3)
-    result = run("my_sendall", "--port", reader.port, "--bytes", SIZE)
+def test_my_sendall_delivers_every_byte_to_a_slow_reader(programs):
+    reader = SlowReader(held=True)
+    sender = start_server(programs.path("my_sendall"), "--port", reader.port, "--bytes", SIZE,
+                          ready=False)
+    try:
+        # The reader starts reading only once my_sendall cannot go on without it:
+        # its first bytes have arrived and it sleeps (the buffers are full, it waits
+        # for room), or it has exited (one send() and done: the starter code). So
+        # every my_sendall meets a full buffer, for certain, and a failing one
+        # fails at once. (A loop that spins on EAGAIN never sleeps: after 3 s the
+        # reader starts anyway.)
+        wait_until_blocked(sender.proc, reader.arrived.is_set, timeout=3)
+        reader.release()
+        status = sender.wait_exit(timeout=10)
+    finally:
+        reader.release()
+        sender.kill()
     reader.join()
+    result = Result(sender.argv, None, status, sender.stdout.text() + "\n",
+                    sender.stderr.text() + "\n")
     got = bytes(reader.data)
     if got != pattern(SIZE) or result.lines != [f"sent {SIZE} bytes"]:
         pytest.fail(
-            f"my_sendall --bytes {SIZE} to a reader that waits 0.3 s before reading\n"
-            f"expected the reader to get all {SIZE} bytes, in order, and stdout 'sent {SIZE} "
-            f"bytes'\ngot: {what_arrived(got, SIZE)}\n{result.explain()}", pytrace=False)
+            f"my_sendall --bytes {SIZE} to a reader that reads nothing until the buffers are "
+            f"full\nexpected the reader to get all {SIZE} bytes, in order, and stdout 'sent "
+            f"{SIZE} bytes'\ngot: {what_arrived(got, SIZE)}\n{result.explain()}", pytrace=False)
 
 
 def test_my_sendall_sends_a_small_message_whole(run):
-    reader = SlowReader(delay=0)
+    reader = SlowReader()
     result = run("my_sendall", "--port", reader.port, "--bytes", 1000).ok()
     reader.join()
     got = bytes(reader.data)
@@ -91,7 +124,7 @@ def test_my_sendall_sends_a_small_message_whole(run):
 
 
 def check_fails_cleanly(run, reset_after: int) -> None:
-    reader = SlowReader(delay=0, stop_after=reset_after)
+    reader = SlowReader(stop_after=reset_after)
     argv = ["--port", reader.port, "--bytes", SIZE]
     hung = None
     try:
