@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import array
+import fcntl
 import os
 import queue
 import re
 import signal
 import subprocess
+import termios
 import threading
 import time
 from dataclasses import dataclass, field
@@ -156,6 +159,31 @@ class _LineReader(threading.Thread):
     def text(self) -> str:
         with self.lock:
             return "\n".join(self.all)
+
+    def caught_up(self) -> bool:
+        """Every whole line the program has written so far is in `all`: the pipe is
+        empty and this thread waits in read() for more (it reads again only once
+        the lines it had are taken). Lets a test stop waiting for a line that a
+        wrong program never writes, without a timeout."""
+        if not self.is_alive():
+            return True
+        try:
+            fd = self.pipe.fileno()
+            waiting = array.array("i", [0])
+            fcntl.ioctl(fd, termios.FIONREAD, waiting)
+            call = Path(f"/proc/self/task/{self.native_id}/syscall").read_text().split()
+        except (OSError, ValueError):
+            return not self.is_alive()
+        # x86_64: read is call 0, its first argument the descriptor
+        return waiting[0] == 0 and call[:2] == ["0", hex(fd)]
+
+    def wait_caught_up(self, timeout: float = 5) -> bool:
+        deadline = time.monotonic() + timeout
+        while not self.caught_up():
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.002)
+        return True
 
 
 READY_PATTERN = re.compile(r"^(listening on|bound to) (\[(?P<v6>[^\]]+)\]|(?P<v4>[^:\s]+)):(?P<port>\d+)$")

@@ -24,12 +24,15 @@ def send_pieces(port: int, pieces: list[bytes], pause: float = 0.02) -> int:
 
 def printed_for(receiver, client_port: int, expected: int) -> list[str]:
     """The stdout lines the receiver printed for one client: waits until its log
-    says that client is gone, then takes what stdout holds (at most expected + 1)."""
+    says that client is gone (it prints that after the client's messages), and
+    until every line it wrote before is read, then takes them (at most
+    expected + 1)."""
     receiver.wait_stderr(CLOSED.format(port=client_port))
+    receiver.stdout.wait_caught_up()
     lines = []
     for _ in range(expected + 1):
         try:
-            lines.append(receiver.stdout.lines.get(timeout=1 if len(lines) < expected else 0.1))
+            lines.append(receiver.stdout.lines.get_nowait())
         except queue.Empty:
             break
     return lines
