@@ -7,6 +7,7 @@ from pathlib import Path
 
 from course_harness import tcp_connect
 from course_harness.peers import recv_all, recv_exactly, reset
+from course_harness.restart import echoes, stop_leaving_time_wait
 
 TWIN = Path(__file__).parent / "python"
 
@@ -155,3 +156,11 @@ def test_python_client_with_cpp_server(server):
     done = subprocess.run([sys.executable, str(twin_client), "--port", str(echo.port)],
                           input="from python\n", capture_output=True, text=True, timeout=10)
     assert done.stdout.splitlines() == ["from python"], done
+
+
+def test_restarts_at_once_on_the_port_it_left(server):
+    """Stopped while a client was connected, the server closed first and left its
+    side in TIME_WAIT: SO_REUSEADDR lets the new one bind that port at once."""
+    port = stop_leaving_time_wait(server("tcp_echo_server"))
+    again = server("tcp_echo_server", "--port", port)
+    assert echoes(port) == b"again", again.explain()

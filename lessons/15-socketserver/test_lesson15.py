@@ -19,6 +19,7 @@ import pytest
 
 from course_harness import tcp_connect
 from course_harness.peers import recv_exactly, reset
+from course_harness.restart import echoes, stop_leaving_time_wait
 
 TWIN = Path(__file__).parent / "python"
 SANITIZED = bool(os.environ.get("COURSE_SANITIZER"))
@@ -369,3 +370,11 @@ def test_python_twin_chat_room_relays_too():
     finally:
         twin.terminate()
         twin.wait(timeout=5)
+
+
+def test_restarts_at_once_on_the_port_it_left(server):
+    """allow_reuse_address: stopped with a client connected (TIME_WAIT on its port),
+    the server starts again on that port at once."""
+    port = stop_leaving_time_wait(server("threaded_echo_server"))
+    again = server("threaded_echo_server", "--port", port)
+    assert echoes(port) == b"again", again.explain()

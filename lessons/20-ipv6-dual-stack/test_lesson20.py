@@ -14,6 +14,7 @@ import pytest
 
 from course_harness import free_port, ipv6_disabled_reason, start_server, tcp_connect
 from course_harness.netns import Namespace, unavailable_reason
+from course_harness.restart import echoes, stop_leaving_time_wait
 
 TWIN = Path(__file__).parent / "python"
 
@@ -148,3 +149,11 @@ def test_help_and_bad_port(run):
     for program in ("dual_stack_echo_server", "dual_stack_client"):
         assert "--host" in run(program, "--help").ok().stdout
     run("dual_stack_echo_server", "--port", "abc").expect_status(2)
+
+
+def test_restarts_at_once_on_the_port_it_left(server):
+    """Stopped with an IPv4 client connected (TIME_WAIT on its port), the dual-stack
+    server starts again on that port at once: SO_REUSEADDR on the IPv6 socket."""
+    port = stop_leaving_time_wait(server("dual_stack_echo_server", "--host", "::"))
+    again = server("dual_stack_echo_server", "--host", "::", "--port", port)
+    assert echoes(port) == b"again", again.explain()
