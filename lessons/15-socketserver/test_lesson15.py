@@ -378,3 +378,30 @@ def test_restarts_at_once_on_the_port_it_left(server):
     port = stop_leaving_time_wait(server("threaded_echo_server"))
     again = server("threaded_echo_server", "--port", port)
     assert echoes(port) == b"again", again.explain()
+
+
+def test_a_client_that_left_is_out_of_the_room(server):
+    """Once a client has left, nothing more is queued for it: with a small queue
+    limit, lines that would overflow its queue do not get it "dropped" again."""
+    chat = server("chat_room_server", "--queue-limit", 100)
+    gone = join(chat)
+    a = join(chat)
+    b = join(chat)
+    assert recv_line(a) == f"* {name_of(b)} joined\n".encode()
+    name = name_of(gone)
+    gone.close()
+    assert recv_line(a) == f"* {name} left\n".encode()
+    assert recv_line(b) == f"* {name} left\n".encode()
+    line = b"y" * 59 + b"\n"
+    for _ in range(3):  # 180 bytes: over the limit, if they were queued for `gone`
+        a.sendall(line)
+        assert recv_line(b) == line
+    # b has all three, so the room has handed them out; had `gone` still been in
+    # the room, its drop would be logged by now (the room logs it under the same
+    # lock, before b's copy of the line is queued).
+    chat.stderr.wait_caught_up()
+    assert f"dropping {name}" not in chat.stderr.text(), (
+        f"{name} left, then a sent 3 lines of 60 bytes (--queue-limit 100); the room "
+        f"still queued them for the client that left\n{chat.explain()}")
+    for s in (a, b):
+        s.close()
