@@ -110,6 +110,34 @@ def test_sender_says_when_the_receiver_closes(run):
     assert "closed the connection after 0 of 2 messages" in result.stderr, result.explain()
 
 
+def test_sender_stops_at_an_answer_that_is_not_ok(run):
+    """Two bytes come back, but they say "no": the body must not follow."""
+    with socket.create_server(("127.0.0.1", 0)) as refusing:
+        port = refusing.getsockname()[1]
+        got = []
+
+        def refuse():
+            conn, _ = refusing.accept()
+            with conn:
+                conn.settimeout(5)
+                got.append(conn.recv(64))
+                conn.sendall(b"no")
+                try:  # whatever the sender sends after that, up to its close
+                    while chunk := conn.recv(64):
+                        got.append(chunk)
+                except OSError:
+                    pass
+
+        t = threading.Thread(target=refuse, daemon=True)
+        t.start()
+        result = run("ack_sender", "--port", port, "hello").expect_status(1)
+        t.join(5)
+    assert "error: " in result.stderr and '"ok"' in result.stderr, (
+        f"the receiver answered b'no' to the length\nexpected an error that says an \"ok\" "
+        f"was expected\n{result.explain()}")
+    assert got == [b"5"], f"after b'no' the sender still sent {got[1:]}\n{result.explain()}"
+
+
 def test_receiver_answers_ok_and_counts_per_connection(server):
     receiver = server("ack_receiver")
     for _ in range(2):
