@@ -3,6 +3,7 @@ spirit of the seeds' own Python snippets."""
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
 import socket
@@ -228,4 +229,145 @@ def wait_until_blocked(proc, ready=lambda: True, timeout: float = 5) -> str:
             return "blocked"
         if time.monotonic() >= deadline:
             return ""
+        time.sleep(0.001)
+
+
+def tcp_connection(local: tuple, remote: tuple) -> tuple[str, int, int] | None:
+    """The TCP socket at address `local` (host, port) connected to `remote`, as the
+    kernel sees it: (state, tx_queue, rx_queue), None if there is none. tx_queue:
+    bytes written on it that the peer's kernel has not acknowledged yet (still in
+    the buffers, or on their way); rx_queue: bytes that arrived and the program
+    has not read yet. Either end of a connection: for the program's end of a
+    test's socket `s`, tcp_connection(s.getpeername(), s.getsockname()). Asked of
+    the kernel for this one socket (sock_diag, as `ss` does): /proc/net/tcp lists
+    every socket, tens of thousands when tests have left TIME_WAITs behind, and
+    takes milliseconds to read; it is the fallback."""
+    family = socket.AF_INET6 if ":" in local[0] else socket.AF_INET
+    try:
+        return _diag_one(family, local[:2], remote[:2])
+    except OSError:
+        pass
+    for row in tcp_queues(local[1]):
+        if row[:2] == (local[1], remote[1]) and row[2] != "TIME_WAIT":
+            return row[2:]
+    return None
+
+
+def _diag_one(family: int, local: tuple, remote: tuple) -> tuple[str, int, int] | None:
+    """tcp_connection's question as one sock_diag request (linux/inet_diag.h):
+    struct inet_diag_req_v2 with an exact inet_diag_sockid, no dump."""
+    def address(host: str) -> bytes:
+        packed = socket.inet_pton(family, host)
+        return packed + bytes(16 - len(packed))
+
+    sockid = (struct.pack("!HH", local[1], remote[1]) + address(local[0]) + address(remote[0])
+              + struct.pack("=IQ", 0, 0xFFFFFFFFFFFFFFFF))  # any interface, no cookie
+    request = struct.pack("=BBBBI", family, socket.IPPROTO_TCP, 0, 0, 0xFFFFFFFF) + sockid
+    sock_diag_by_family, nlm_f_request, nlmsg_error = 20, 1, 2
+    message = struct.pack("=IHHII", 16 + len(request), sock_diag_by_family, nlm_f_request, 1,
+                          0) + request
+    with socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, 4) as diag:  # NETLINK_SOCK_DIAG
+        diag.settimeout(5)
+        diag.send(message)
+        reply = diag.recv(65536)
+    if struct.unpack_from("=H", reply, 4)[0] == nlmsg_error:
+        if struct.unpack_from("=i", reply, 16)[0] == -errno.ENOENT:
+            return None
+        raise OSError("sock_diag refused the request")
+    state = TCP_STATES.get(f"{reply[17]:02X}", str(reply[17]))  # struct inet_diag_msg
+    rx, tx = struct.unpack_from("=II", reply, 16 + 4 + 48 + 4)
+    return state, tx, rx
+
+
+def tcp_queues(port: int) -> list[tuple[int, int, str, int, int]]:
+    """tcp_sockets(port) with each socket's queues, from the same /proc/net/tcp
+    rows: (local port, remote port, state, tx_queue, rx_queue), as in
+    tcp_connection."""
+    found = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            rows = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            fields = row.split()
+            local, remote = (int(fields[i].rsplit(":", 1)[1], 16) for i in (1, 2))
+            if port in (local, remote):
+                tx, rx = (int(x, 16) for x in fields[4].split(":"))
+                found.append((local, remote, TCP_STATES.get(fields[3], fields[3]), tx, rx))
+    return found
+
+
+def all_threads_asleep(pid: int) -> bool:
+    """Every thread of process `pid` sleeps in a system call (state S): none is
+    running, or about to run, or stopped."""
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return False
+    for task in tasks:
+        try:
+            stat = Path(f"/proc/{pid}/task/{task}/stat").read_text()
+        except OSError:
+            continue  # the thread ended meanwhile
+        if stat.rsplit(")", 1)[1].split()[0] != "S":
+            return False
+    return bool(tasks)
+
+
+def peer_is_done(pid: int, sock: socket.socket) -> bool:
+    """True when program `pid`, at the other end of the TCP connection `sock`, has
+    read every byte sent on `sock`, sleeps, and has nothing on its way back: what
+    it sent in answer (if anything) is in sock's receive queue by then. Read it at
+    once, without waiting (recv with MSG_DONTWAIT): what is not there was never sent.
+    So a test stops waiting for an answer that a wrong program never sends, and
+    sees that a right one sends nothing, without a timeout. For programs that
+    answer what they have read before they sleep again (event loops, a thread
+    per client), not for ones that answer later on a timer. Checked in this
+    order: our bytes acknowledged by its kernel and read by it (its rx_queue 0),
+    then every thread asleep, then nothing unacknowledged on its side (its
+    tx_queue 0: delivery over loopback may be left to a kernel thread for a
+    moment, and until it is done the bytes count there). Also false whenever in
+    doubt (the connection is closing, or gone): callers then just look again."""
+    try:
+        ours, theirs = sock.getsockname(), sock.getpeername()
+    except OSError:
+        return False
+    mine, peer = tcp_connection(ours, theirs), tcp_connection(theirs, ours)
+    if not (mine and peer and mine[1] == 0 and peer[0] == "ESTABLISHED" and peer[2] == 0):
+        return False
+    if not all_threads_asleep(pid):
+        return False
+    peer = tcp_connection(theirs, ours)
+    return bool(peer and peer[0] == "ESTABLISHED" and peer[1] == 0)
+
+
+def idle_cpu(pid: int, sleeps: int = 2, timeout: float = 2) -> tuple[float, float, int]:
+    """How busy process `pid` is while it has nothing to do: watches it until it
+    has gone to sleep (blocked in a system call) `sleeps` more times, or `timeout`
+    seconds passed, and returns (seconds watched, CPU seconds it used meanwhile,
+    times it went to sleep). A loop that spins never goes to sleep, so for it the
+    watch ends only after `timeout`; a program that sleeps is watched for as many
+    of its own wake-ups as asked, not for a guessed number of seconds. CPU time
+    comes from /proc/PID/schedstat (nanoseconds) where the kernel has it, else
+    from /proc/PID/stat (clock ticks). Single-threaded programs: it reads the main
+    thread."""
+
+    def sample() -> tuple[int, float]:
+        status = Path(f"/proc/{pid}/status").read_text()
+        went_to_sleep = int(status.split("\nvoluntary_ctxt_switches:", 1)[1].split()[0])
+        try:
+            cpu = int(Path(f"/proc/{pid}/schedstat").read_text().split()[0]) / 1e9
+        except (OSError, IndexError, ValueError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return went_to_sleep, cpu
+
+    started = time.monotonic()
+    sleeps0, cpu0 = sample()
+    while True:
+        now = time.monotonic()
+        went_to_sleep, cpu = sample()
+        if went_to_sleep - sleeps0 >= sleeps or now - started >= timeout:
+            return now - started, cpu - cpu0, went_to_sleep - sleeps0
         time.sleep(0.001)

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from course_harness import start_server, tcp_connect
-from course_harness.peers import recv_exactly, reset
+from course_harness.peers import (all_threads_asleep, idle_cpu, recv_exactly, reset,
+                                  tcp_connection)
 
 HERE = Path(__file__).resolve().parent
 PY = HERE / "python"
@@ -39,9 +40,15 @@ def rss_kib(pid: int) -> int:
     return 0
 
 
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+def sockets_open(pid: int) -> int:
+    """How many sockets process `pid` has open (its listener included)."""
+    count = 0
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            count += os.readlink(fd).startswith("socket:")
+        except OSError:
+            pass  # closed meanwhile
+    return count
 
 
 def echo_once(port: int, message: bytes, timeout: float = 5) -> bytes:
@@ -69,6 +76,22 @@ def test_200_concurrent_clients_each_get_their_own_bytes(server, name):
     s.assert_alive()
 
 
+def not_reading(s, sock: socket.socket) -> bool:
+    """The server `s` has stopped reading the connection `sock`: bytes wait unread
+    in its socket and it sleeps all the same (a server that wanted them would be
+    woken by them), and nothing moved meanwhile: the unread bytes on its side and
+    the unacknowledged ones on ours are the same before and after."""
+    ours, theirs = sock.getsockname(), sock.getpeername()
+
+    def queues():
+        return tcp_connection(theirs, ours), tcp_connection(ours, theirs)
+
+    before = queues()
+    if not (before[0] and before[0][2] > 0):
+        return False
+    return all_threads_asleep(s.proc.pid) and queues() == before
+
+
 @pytest.mark.parametrize("name", SERVERS)
 def test_a_client_that_never_reads_does_not_stall_the_others(server, name):
     s = server(name, "--max-buffer", 1 << 20)
@@ -80,17 +103,15 @@ def test_a_client_that_never_reads_does_not_stall_the_others(server, name):
     try:
         # The hog sends and never reads. Once the server's buffer for it is
         # full, the server stops reading it, the kernel buffers fill up, and
-        # the hog's own send() blocks: backpressure.
-        stalled_since = None
-        while time.monotonic() < deadline:
+        # the hog's own send() blocks: backpressure. Pushing stops once that is
+        # seen (not_reading), or at 64 MiB (the server never stopped reading).
+        while time.monotonic() < deadline and pushed < 64 << 20:
             try:
                 pushed += hog.send(chunk)
-                stalled_since = None
             except BlockingIOError:
-                stalled_since = stalled_since or time.monotonic()
-                if time.monotonic() - stalled_since > 0.3:
+                if not_reading(s, hog):
                     break
-                time.sleep(0.01)
+                time.sleep(0.001)
         assert pushed < 64 << 20, (
             f"the server took {pushed >> 20} MiB from a client that never reads: it never "
             f"stopped reading (no backpressure)\n{s.explain()}")
@@ -136,16 +157,28 @@ def test_4_mib_echo_to_a_slow_reader_arrives_whole(server, name):
         except OSError as e:  # reported below as a short echo
             errors.append(e)
 
+    def all_read(sock):  # every byte sent, and read by the server
+        ours, theirs = sock.getsockname(), sock.getpeername()
+        mine, peer = tcp_connection(ours, theirs), tcp_connection(theirs, ours)
+        return not sender.is_alive() and mine and mine[1] == 0 and peer and peer[2] == 0
+
     sender = threading.Thread(target=send)
     sender.start()
     received = bytearray()
     try:
         while len(received) < len(payload):
+            # A slow reader: it takes the next 64 KiB only once the server has
+            # stopped reading this client (its buffer for us is full: backpressure
+            # has started, and this read lets it stop), or once the server has
+            # read all we sent (nothing left to hold back). Not a pause that
+            # hopes the buffers fill meanwhile.
+            deadline = time.monotonic() + 5
+            while not (not_reading(s, c) or all_read(c)) and time.monotonic() < deadline:
+                time.sleep(0.0002)
             data = c.recv(64 * 1024)
             if not data:
                 break
             received += data
-            time.sleep(0.002)  # a slow reader
     finally:
         sender.join(10)
         c.close()
@@ -180,7 +213,10 @@ def test_reset_clients_cost_only_their_connection(server, name):
         c = tcp_connect(s.port)
         c.sendall(b"x" * 100000)
         reset(c)
-    time.sleep(0.1)
+    # Once the server has logged the fifth disconnect it has dealt with every
+    # reset (closed those sockets, dropped them from its set): a wrong one
+    # breaks there, not later.
+    s.wait_stderr(r"(?s)(disconnected: .*?){5}")
     s.assert_alive("five clients reset their connections")
     assert echo_once(s.port, b"fine") == b"fine", s.explain()
 
@@ -217,7 +253,11 @@ def test_select_refuses_descriptors_past_fd_setsize(programs):
         s.assert_alive("refusing descriptors past FD_SETSIZE")
         for c in clients:
             c.close()
-        time.sleep(0.2)
+        # The next client gets a descriptor below FD_SETSIZE once the server has
+        # closed every client's socket (only its listener is left).
+        deadline = time.monotonic() + 5
+        while sockets_open(s.proc.pid) > 1 and time.monotonic() < deadline:
+            time.sleep(0.005)
         assert echo_once(s.port, b"after") == b"after", s.explain()
     finally:
         for c in clients:
@@ -240,44 +280,45 @@ def test_out_of_descriptors_pauses_accepting_without_spinning(programs, name):
         for c in clients:
             c.sendall(b"?")
 
-        def echoed(candidates, wait, enough):
-            # The clients that get their "?" back: stops at `enough` of them,
-            # or once nothing new came for 0.3 s, or after `wait` seconds.
+        def echoed(candidates, enough, wait=5.0):
+            # The clients that get their "?" back: stops at `enough` of them, or
+            # after `wait` seconds (only when the server fails).
             sel = selectors.DefaultSelector()
             for c in candidates:
                 sel.register(c, selectors.EVENT_READ)
             done = set()
             deadline = time.monotonic() + wait
-            last_news = time.monotonic()
             while time.monotonic() < deadline and len(done) < enough:
-                events = sel.select(timeout=0.05)
-                for key, _ in events:
+                for key, _ in sel.select(timeout=0.05):
                     if key.fileobj.recv(1) == b"?":
                         done.add(key.fileobj)
                     sel.unregister(key.fileobj)
-                if events:
-                    last_news = time.monotonic()
-                elif done and time.monotonic() - last_news > 0.3:
-                    break
             sel.close()
             return done
 
-        served = echoed(clients, 2.0, len(clients))
+        # Out of descriptors, the server accepts nobody more until one is free:
+        # the clients it serves are those it has a socket for (its descriptors,
+        # less the listener), and each of them gets its "?" back.
+        accepted = sockets_open(s.proc.pid) - 1
+        served = echoed(clients, accepted)
         waiting = [c for c in clients if c not in served]
-        assert served and waiting, f"{len(served)} served, {len(waiting)} waiting: expected " \
-                                   f"both with RLIMIT_NOFILE {fd_limit}\n{s.explain()}"
+        assert len(served) == accepted and served and waiting, (
+            f"the server holds {accepted} clients; {len(served)} got their echo, {len(waiting)} "
+            f"wait: expected both with RLIMIT_NOFILE {fd_limit}\n{s.explain()}")
 
-        # Out of descriptors, with clients still queued: the server must idle.
-        before = cpu_seconds(s.proc.pid)
-        time.sleep(0.5)
-        used = cpu_seconds(s.proc.pid) - before
-        assert used < 0.15, f"the server used {used:.2f} s of CPU in 0.5 s while out of file " \
-                           f"descriptors: it spins on accept()\n{s.explain()}"
+        # Out of descriptors, with clients still queued: the server must idle. It
+        # retries accept() after a pause: watched until it next goes to sleep, it
+        # must sleep at all (a loop that spins never does), and use little CPU
+        # until then (a retry, accept() failing, takes well under a millisecond).
+        watched, used, slept = idle_cpu(s.proc.pid, sleeps=1, timeout=2)
+        assert slept >= 1 and used < 0.02, (
+            f"the server went to sleep {slept} times and used {used:.3f} s of CPU in "
+            f"{watched:.2f} s while out of file descriptors: it spins on accept()\n{s.explain()}")
 
         # Ten clients leave: queued ones are accepted and get their echo.
         for c in list(served)[:10]:
             c.close()
-        late = echoed(waiting, 3.0, 10)
+        late = echoed(waiting, 10)
         assert len(late) >= 5, f"after 10 clients left, only {len(late)} queued clients were " \
                                f"served\n{s.explain()}"
         s.assert_alive()
