@@ -16,7 +16,7 @@ import pytest
 
 from course_harness import start_server, tcp_connect
 from course_harness.peers import (all_threads_asleep, idle_cpu, recv_exactly, reset,
-                                  tcp_connection)
+                                  stopped, tcp_connection)
 
 HERE = Path(__file__).resolve().parent
 PY = HERE / "python"
@@ -187,6 +187,77 @@ def test_4_mib_echo_to_a_slow_reader_arrives_whole(server, name):
         hashlib.sha256(received).hexdigest() == hashlib.sha256(payload).hexdigest(), (
             f"sent 4 MiB (sha256 {hashlib.sha256(payload).hexdigest()}), got back "
             f"{len(received)} bytes (sha256 {hashlib.sha256(received).hexdigest()})\n{s.explain()}")
+
+
+def test_bytes_that_arrive_while_output_waits_are_echoed_after_it(server):
+    # Echoed bytes that wait in the server's own buffer (the socket to the client
+    # was full) must go out before bytes that arrive later, even when the socket
+    # has room again by the time those are read. echo_connection.hpp keeps that
+    # order for all three servers; epoll_echo_server shows it.
+    s = server("epoll_echo_server")
+    c = tcp_connect(s.port)
+    ours, theirs = c.getsockname(), c.getpeername()
+
+    def queues():  # (our socket, the server's socket for us): (state, tx_queue, rx_queue)
+        return tcp_connection(ours, theirs), tcp_connection(theirs, ours)
+
+    def wait_for(condition, what):
+        deadline = time.monotonic() + 5
+        while not condition():
+            assert time.monotonic() < deadline, f"{what}: not within 5 s\n{s.explain()}"
+            time.sleep(0.0005)
+
+    # Send without reading until the server holds some echo in its own buffer:
+    # it has read all we sent and sleeps, and less than that is on its way to
+    # us (in its socket, or unread in ours).
+    pushed = held = 0
+    while held <= 0:
+        assert pushed < 32 << 20, f"sent {pushed} bytes and never read: the server never " \
+                                  f"held any of the echo itself\n{s.explain()}"
+        c.sendall(b"a" * (256 << 10))
+        pushed += 256 << 10
+
+        def settled():
+            mine, peer = queues()
+            return (mine and peer and mine[1] == 0 and peer[2] == 0
+                    and all_threads_asleep(s.proc.pid) and queues() == (mine, peer))
+
+        wait_for(settled, "the server reading what was sent and going back to sleep")
+        mine, peer = queues()
+        held = pushed - peer[1] - mine[2]
+
+    # With the server frozen: take everything its socket has for us (so it has
+    # room again), and send new bytes. When it runs again, it finds both at
+    # once: the new bytes to read, and room to write.
+    got = bytearray()
+    with stopped(s.proc.pid):
+        c.setblocking(False)
+
+        def drained():
+            try:
+                while chunk := c.recv(1 << 20):
+                    got.extend(chunk)
+            except BlockingIOError:
+                pass
+            mine, peer = queues()
+            return peer[1] == 0 and mine[2] == 0
+
+        wait_for(drained, "the frozen server's socket emptying")
+        c.settimeout(5)
+        c.sendall(b"b" * 1000)
+        wait_for(lambda: queues()[0][1] == 0, "the new bytes reaching the frozen server")
+    while len(got) < pushed + 1000:
+        chunk = c.recv(1 << 20)
+        if not chunk:
+            break
+        got.extend(chunk)
+    c.close()
+    first_b = got.find(b"b")
+    in_order = got == b"a" * pushed + b"b" * 1000  # (not in the assert: no 4 MiB diff)
+    assert in_order, (
+        f"sent {pushed} bytes b'a', then (while the server still held {held} of their echo) "
+        f"1000 bytes b'b'; got back {len(got)} bytes, the first b'b' at byte {first_b}: new "
+        f"bytes went out ahead of the echo that was waiting\n{s.explain()}")
 
 
 @pytest.mark.parametrize("name", SERVERS)
