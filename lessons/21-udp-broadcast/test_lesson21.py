@@ -5,7 +5,7 @@ own network namespace and three "hosts" (namespaces) plugged into it,
 10.200.1.1-3/24. Nothing is ever broadcast on the host's network. The tests
 are skipped (with the reason) only where namespaces cannot be created.
 """
-import queue
+import json
 import subprocess
 import sys
 import time
@@ -19,13 +19,57 @@ from course_harness.netns import Lan, unavailable_reason
 TWIN = Path(__file__).parent / "python"
 
 
+def wait_until_forwarding(lan: Lan, timeout: float = 5) -> None:
+    """Waits until the switch's bridge forwards through every port. A port's link
+    comes up (carrier) when its host's end is set up, but the kernel finishes that
+    in a worker thread (linkwatch) after `ip link set up` has returned: until then
+    the port's queue drops what it should send and the bridge does not forward
+    through it, so a test's first broadcast, a few milliseconds after the setup,
+    could be lost. Each port shown UP and forwarding by `ip -d link` has been
+    through that step."""
+    deadline = time.monotonic() + timeout
+    while True:
+        links = json.loads(lan.switch.ip("-d", "-j", "link", "show").stdout or "[]")
+        ports = [(link.get("operstate"),
+                  link.get("linkinfo", {}).get("info_slave_data", {}).get("state"))
+                 for link in links if link.get("ifname", "").startswith("port")]
+        if len(ports) == len(lan.hosts) and all(p == ("UP", "forwarding") for p in ports):
+            return
+        if time.monotonic() >= deadline:
+            pytest.fail(f"the test LAN's bridge ports never all came up forwarding within "
+                        f"{timeout} s: {ports}", pytrace=False)
+        time.sleep(0.005)
+
+
 @pytest.fixture
-def lan():
+def fresh_lan():
+    """A LAN of this test's own."""
     reason = unavailable_reason()
     if reason:
         pytest.skip(f"lesson 21's broadcast tests need private network namespaces: {reason}")
     with Lan(3) as network:
+        wait_until_forwarding(network)
         yield network
+
+
+@pytest.fixture(scope="module")
+def shared_lan():
+    reason = unavailable_reason()
+    if reason:
+        pytest.skip(f"lesson 21's broadcast tests need private network namespaces: {reason}")
+    with Lan(3) as network:
+        wait_until_forwarding(network)
+        yield network
+
+
+@pytest.fixture
+def lan(shared_lan):
+    """The LAN the tests of this file share: building one takes about 25 `ip`
+    commands (and removing it more kernel work than that). A test leaves it as it
+    found it: its listeners are stopped when it ends (so their port is free again),
+    each datagram it sends has arrived before it ends (it waits for each one, or
+    for a marker sent after it), and the one that adds a route removes it."""
+    return shared_lan
 
 
 @pytest.fixture
@@ -59,18 +103,14 @@ def send(lan, programs, index, *args, twin=False):
     return lan.hosts[index].run(*command, *args)
 
 
-def nothing_more(*listeners, wait=0.5):
-    """True if none of the listeners printed anything new within `wait` seconds
-    (one window for them all: they are watched at the same time)."""
-    deadline = time.monotonic() + wait
-    for listener in listeners:
-        try:
-            line = listener.stdout.lines.get(timeout=max(deadline - time.monotonic(), 0.01))
-        except queue.Empty:
-            continue
-        pytest.fail(f"expected no datagram, but the listener printed {line!r}\n"
-                    f"{listener.explain()}", pytrace=False)
-    return True
+def heard(listener, sent: str, to: str) -> None:
+    """The listener's next line is the datagram `sent` to `to`. Used as a marker
+    after something it must not hear: the marker takes the same path, later, so
+    had the other datagram reached the listener, its line would have come first."""
+    line = listener.next_line()
+    assert line.endswith(f" to {to}: {sent}"), (
+        f"expected the next line to be the datagram {sent!r} sent to {to} (sent after one "
+        f"this listener must not hear), got {line!r}\n{listener.explain()}")
 
 
 def test_one_broadcast_reaches_every_listener(lan, listen, programs):
@@ -97,7 +137,9 @@ def test_without_so_broadcast_the_kernel_refuses(lan, listen, programs):
     assert refused.returncode == 1, refused
     assert f"error: sendto {lan.broadcast}:8021: Permission denied" in refused.stderr, refused
     assert "SO_BROADCAST" in refused.stderr, refused
-    nothing_more(listener)
+    # Nothing went out: the next broadcast, with SO_BROADCAST, is the first thing heard.
+    send(lan, programs, 0, "--host", lan.broadcast, "marker")
+    heard(listener, "marker", lan.broadcast)
 
 
 def test_what_the_bound_address_hears(lan, listen, programs):
@@ -111,13 +153,19 @@ def test_what_the_bound_address_hears(lan, listen, programs):
     # A unicast datagram goes to ONE socket: the most specific match wins.
     send(lan, programs, 0, "--host", lan.address(1), "just you")
     # unicast_only's first line is this one (had the broadcast reached it, that line
-    # would come first) and no other follows: the three are watched for half a
-    # second together, the broadcast's arrival included.
+    # would come first).
     line = unicast_only.next_line()
     assert line.endswith(f"to {lan.address(1)}: just you"), (
         f"the socket bound to {lan.address(1)} should hear only the unicast 'just you', "
         f"not the broadcast to {lan.broadcast}; it printed {line!r}\n{unicast_only.explain()}")
-    nothing_more(unicast_only, wildcard, broadcast_only)
+    # And nothing else: markers sent after it are the next lines. The other two
+    # hear the next broadcast, not 'just you' (already delivered: unicast_only has
+    # it); unicast_only hears the next unicast, not that broadcast.
+    send(lan, programs, 0, "--host", lan.broadcast, "end")
+    send(lan, programs, 0, "--host", lan.address(1), "end")
+    heard(wildcard, "end", lan.broadcast)
+    heard(broadcast_only, "end", lan.broadcast)
+    heard(unicast_only, "end", lan.address(1))
 
 
 def test_limited_broadcast_needs_a_route(lan, listen, programs):
@@ -126,9 +174,13 @@ def test_limited_broadcast_needs_a_route(lan, listen, programs):
     lost = send(lan, programs, 0, "--host", "255.255.255.255", "anyone?")
     assert lost.returncode == 1 and "Network is unreachable" in lost.stderr, lost
     lan.hosts[0].ip("route", "add", "default", "dev", "eth0")
-    sent = send(lan, programs, 0, "--host", "255.255.255.255", "anyone?")
-    assert sent.returncode == 0, sent
-    assert listener.next_line().endswith(" to 255.255.255.255: anyone?"), listener.explain()
+    try:
+        sent = send(lan, programs, 0, "--host", "255.255.255.255", "anyone?")
+        assert sent.returncode == 0, sent
+        assert listener.next_line().endswith(" to 255.255.255.255: anyone?"), \
+            listener.explain()
+    finally:  # the LAN is shared: the next test finds it without the route
+        lan.hosts[0].ip("route", "del", "default", "dev", "eth0")
 
 
 def test_listener_count_and_escaping(lan, listen, programs):
@@ -147,7 +199,9 @@ def test_python_twins_interoperate(lan, listen, programs):
         assert listener.next_line().endswith(f" to {lan.broadcast}: from the twin"), \
             listener.explain()
     send(lan, programs, 0, "--host", lan.broadcast, "from C++")
-    assert py.next_line().endswith(f" to {lan.broadcast}: from C++"), py.explain()
+    for listener in (cpp, py):
+        assert listener.next_line().endswith(f" to {lan.broadcast}: from C++"), \
+            listener.explain()
     refused = send(lan, programs, 0, "--host", lan.broadcast, "--no-broadcast", "x", twin=True)
     assert refused.returncode != 0 and "PermissionError" in refused.stderr, refused
 
@@ -179,7 +233,8 @@ def test_help_and_bad_port(run):
     run("broadcast_sender", "--port", "70000", "x").expect_status(2)
 
 
-def test_namespaces_are_cleaned_up(lan):
+def test_namespaces_are_cleaned_up(fresh_lan):
+    lan = fresh_lan
     names = [h.name for h in lan.hosts] + [lan.switch.name]
     lan.__exit__(None, None, None)
     listed = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
