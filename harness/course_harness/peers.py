@@ -3,6 +3,7 @@ spirit of the seeds' own Python snippets."""
 
 from __future__ import annotations
 
+import ctypes
 import errno
 import os
 import signal
@@ -371,3 +372,216 @@ def idle_cpu(pid: int, sleeps: int = 2, timeout: float = 2) -> tuple[float, floa
         if went_to_sleep - sleeps0 >= sleeps or now - started >= timeout:
             return now - started, cpu - cpu0, went_to_sleep - sleeps0
         time.sleep(0.001)
+
+
+_NETLINK_SOCK_DIAG = 4         # linux/netlink.h
+_SOCK_DIAG_BY_FAMILY = 20      # linux/sock_diag.h
+_INET_DIAG_REQ_BYTECODE = 1    # linux/inet_diag.h, and its filter operations:
+_BC_JMP, _BC_S_EQ, _BC_D_EQ = 1, 11, 12
+_STATE_NUMBERS = {int(code, 16): name for code, name in TCP_STATES.items()}
+
+
+def tcp_sockets_now(port: int) -> list[tuple[int, int, str]]:
+    """tcp_sockets(port), asked of the kernel over netlink (sock_diag, what `ss`
+    uses) with the port filtered there: a look costs about as much with tens of
+    thousands of sockets in the table (other tests' TIME_WAITs on a shared
+    machine) as with ten, where /proc/net/tcp takes 30 ms to list them all. Falls
+    back to tcp_sockets where sock_diag is missing."""
+    # "sport == port, or dport == port" in inet_diag's bytecode: each op is
+    # (code, yes, no) with the offsets to go on at; a port compare is followed by an
+    # op whose `no` holds the port; running off the end by exactly 0 keeps a socket.
+    bytecode = (struct.pack("=BBHBBH", _BC_S_EQ, 8, 12, 0, 0, port)   # yes: to the jump
+                + struct.pack("=BBH", _BC_JMP, 4, 12)                 # always `no`: the end
+                + struct.pack("=BBHBBH", _BC_D_EQ, 8, 12, 0, 0, port))  # no: past the end
+    attribute = struct.pack("=HH", 4 + len(bytecode), _INET_DIAG_REQ_BYTECODE) + bytecode
+    found = []
+    try:
+        with socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, _NETLINK_SOCK_DIAG) as diag:
+            for sequence, family in enumerate((socket.AF_INET, socket.AF_INET6), 1):
+                # inet_diag_req_v2: family, protocol, extensions, pad, every state, and
+                # an empty socket id (48 bytes); then the filter
+                body = struct.pack("=BBBBI", family, socket.IPPROTO_TCP, 0, 0, 0xFFFFFFFF) \
+                    + bytes(48) + attribute
+                diag.send(struct.pack("=IHHII", 16 + len(body), _SOCK_DIAG_BY_FAMILY,
+                                      0x301, sequence, 0) + body)  # NLM_F_REQUEST | DUMP
+                done = False
+                while not done:
+                    data = diag.recv(65536)
+                    offset = 0
+                    while offset + 16 <= len(data):
+                        length, kind = struct.unpack_from("=IH", data, offset)
+                        if kind == 3:  # NLMSG_DONE
+                            done = True
+                            break
+                        if kind == 2:  # NLMSG_ERROR
+                            error = -struct.unpack_from("=i", data, offset + 16)[0]
+                            raise OSError(error, os.strerror(error))
+                        # inet_diag_msg: family, state, timer, retrans, then the
+                        # ports (network byte order)
+                        state, local, remote = struct.unpack_from("!xBxxHH", data, offset + 16)
+                        found.append((local, remote, _STATE_NUMBERS.get(state, str(state))))
+                        offset += (length + 3) & ~3
+    except OSError:
+        return tcp_sockets(port)
+    return found
+
+
+def wait_for_tcp_while(port: int, condition, process=None, timeout: float = 5):
+    """wait_for_tcp(port, condition, timeout) with tcp_sockets_now's quick looks, and
+    stopping as soon as `process` (a subprocess.Popen) has exited, after one last
+    look: a program that has ended makes no more connections, so a test of a wrong
+    program (one that never connects) fails at once instead of waiting out
+    `timeout`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        exited = process is not None and process.poll() is not None  # before the look
+        result = condition(tcp_sockets_now(port))
+        if result or exited or time.monotonic() >= deadline:
+            return result or None
+        time.sleep(0.002)
+
+
+# SO_ATTACH_REUSEPORT_CBPF (asm-generic/socket.h; Python's socket module lacks it)
+_SO_ATTACH_REUSEPORT_CBPF = 51
+_SKF_NET_OFF = -0x100000  # classic BPF: a load relative to the IP header
+
+
+class _SockFilter(ctypes.Structure):
+    _fields_ = [("code", ctypes.c_ushort), ("jt", ctypes.c_ubyte), ("jf", ctypes.c_ubyte),
+                ("k", ctypes.c_uint32)]
+
+
+class _SockFprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.POINTER(_SockFilter))]
+
+
+class SelectiveListener:
+    """A TCP port that gives no answer at all to the connects from chosen local
+    ports, and completes the handshake of every other one, for as long as the
+    `with` lasts. Until answer_all_but() is called it answers none.
+
+    A SilentListener whose place is freed lets in whichever SYN comes next, so a
+    test that wants "connect number 1 fails, number 2 works" depends on when each
+    client resends its SYN; here the choice is made per connect, by its local port
+    (which tcp_sockets shows while it waits in SYN_SENT), so the answer stays the
+    same whenever the SYNs come, resent ones included.
+
+    How: two listening sockets share the port (SO_REUSEPORT), and a classic BPF
+    program attached to the pair (SO_ATTACH_REUSEPORT_CBPF, no privilege needed)
+    picks one of them for each incoming SYN by its source port. One is silent like
+    a SilentListener (backlog 0, its one place taken by a connection of its own,
+    so the kernel drops every SYN sent there); the other has room for `room`
+    connections, which wait in its queue, never accepted: answered() takes them."""
+
+    def __init__(self, host: str = "127.0.0.1", room: int = 128):
+        self.host, self.room = host, room
+        self.family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self.silent = socket.socket(self.family, socket.SOCK_STREAM)
+        self.open = socket.socket(self.family, socket.SOCK_STREAM)
+        self.held: list[socket.socket] = []
+        self.silent_index = 0
+        self.port = 0
+
+    def __enter__(self) -> "SelectiveListener":
+        try:
+            for sock in (self.silent, self.open):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            self.silent.bind((self.host, 0))
+            self.port = self.silent.getsockname()[1]
+            self.open.bind((self.host, self.port))
+            self.silent.listen(0)
+            self.open.listen(self.room)
+            # The program's answer is an index into the group, in the order the
+            # sockets joined it; which one is 0 is found out rather than assumed.
+            self._attach([(0x06, 0, 0, 0)])  # ret 0: every SYN to socket 0
+            probe = socket.create_connection((self.host, self.port), timeout=5)
+            if self._queued() == (0, 1):  # it went to the open one: the silent one is 1
+                probe.close()
+                self.answered()
+                self.silent_index = 1
+                self._attach([(0x06, 0, 0, 1)])
+                probe = socket.create_connection((self.host, self.port), timeout=5)
+            self.held.append(probe)
+            if self._queued() != (1, 0):  # the silent listener's one place: taken
+                raise RuntimeError(f"SelectiveListener: queues {self._queued()}, not (1, 0)")
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def answer_all_but(self, *local_ports: int) -> None:
+        """From now on the connects from `local_ports` get no answer (their resent
+        SYNs neither) and every other connect is answered."""
+        silent, answering = self.silent_index, 1 - self.silent_index
+        # The TCP header follows the IP header: IPv4's is 20 bytes (Linux adds no
+        # options of its own), IPv6's 40 (no extension headers on loopback).
+        source_port = _SKF_NET_OFF + (40 if self.family == socket.AF_INET6 else 20)
+        program = [(0x28, 0, 0, source_port & 0xFFFFFFFF)]  # ldh [source port]
+        for i, local in enumerate(local_ports):  # jeq #local: to the last "ret silent"
+            program.append((0x15, len(local_ports) - i, 0, local))
+        program += [(0x06, 0, 0, answering), (0x06, 0, 0, silent)]
+        self._attach(program)
+
+    def answered(self) -> list[int]:
+        """The local ports of the connections answered so far and not yet taken
+        (accepted, and closed, by this call)."""
+        ports = []
+        self.open.setblocking(False)
+        try:
+            while True:
+                try:
+                    connection, peer = self.open.accept()
+                except BlockingIOError:
+                    return ports
+                connection.close()
+                ports.append(peer[1])
+        finally:
+            self.open.setblocking(True)
+
+    def _queued(self) -> tuple[int, int]:
+        """The lengths of the silent and the open listener's queues, once a
+        connection is in one of them (its last handshake step may still be on its
+        way when connect() returns; at most 5 s)."""
+        deadline = time.monotonic() + 5
+        while True:
+            counts = accept_queue_length(self.silent), accept_queue_length(self.open)
+            if sum(counts) or time.monotonic() >= deadline:
+                return counts
+            time.sleep(0.001)
+
+    def _attach(self, program: list[tuple[int, int, int, int]]) -> None:
+        filters = (_SockFilter * len(program))(*[_SockFilter(*op) for op in program])
+        fprog = _SockFprog(len(program), filters)
+        self.silent.setsockopt(socket.SOL_SOCKET, _SO_ATTACH_REUSEPORT_CBPF, bytes(fprog))
+
+    def __exit__(self, *exc) -> None:
+        for sock in self.held:
+            sock.close()
+        self.silent.close()
+        self.open.close()
+
+
+def accept_queue_length(listener: socket.socket) -> int:
+    """How many connections wait in the accept queue of `listener`, a listening
+    socket of the test's own (TCP_INFO's tcpi_unacked, for a listener)."""
+    info = listener.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 32)
+    return struct.unpack_from("=I", info, 24)[0]  # after 8 one-byte fields and 4 u32
+
+
+def wait_for_connect_behind(listener: socket.socket, process=None, timeout: float = 5):
+    """The local ports of the connects to `listener`'s port that wait for an answer
+    (SYN_SENT) while a connection waits in its queue; None once `process` has
+    exited or `timeout` seconds have passed. The queue is counted before each look
+    at the sockets, so with a listener of one place (backlog 0) the connects found
+    come after the one in the queue: connect number 2 of a client that connects
+    one after another, not number 1 in the moment before its handshake is done."""
+    port = listener.getsockname()[1]
+    deadline = time.monotonic() + timeout
+    while True:
+        exited = process is not None and process.poll() is not None
+        queued = accept_queue_length(listener) > 0
+        waiting = [local for local, remote, state in tcp_sockets_now(port)
+                   if remote == port and state == "SYN_SENT"] if queued else []
+        if waiting or exited or time.monotonic() >= deadline:
+            return waiting or None
+        time.sleep(0.002)
