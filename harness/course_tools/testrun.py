@@ -125,10 +125,17 @@ def read_durations(path: Path) -> dict[str, float]:
 
 
 def remember_durations(path: Path, results: list[dict]) -> None:
-    """Each test's last duration (setup, call and teardown), for one_lesson_workers."""
+    """Each test's duration (setup, call and teardown), for one_lesson_workers: what
+    it takes on a quiet machine, so a run on a busy one counts half (the mean of
+    the old figure and the new, if the new is longer). Otherwise one check under
+    load makes the next choose xdist, whose workers then start slowly too; a test
+    that has really grown slower gets there in a few runs."""
     known = read_durations(path)
-    known.update({r["nodeid"]: round(r.get("duration", 0.0), 3) for r in results
-                  if r.get("nodeid") and r.get("outcome") in ("passed", "failed")})
+    for r in results:
+        if r.get("nodeid") and r.get("outcome") in ("passed", "failed"):
+            new = r.get("duration", 0.0)
+            old = known.get(r["nodeid"], new)
+            known[r["nodeid"]] = round(min(new, (old + new) / 2), 3)
     try:
         tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
         tmp.write_text(json.dumps(known, indent=0, sort_keys=True))

@@ -248,6 +248,10 @@ def test_durations_are_remembered_per_test(tmp_path):
                                       {"nodeid": "a::u", "outcome": "skipped", "duration": 0}])
     testrun.remember_durations(path, [{"nodeid": "a::v", "outcome": "failed", "duration": 0.2}])
     assert testrun.read_durations(path) == {"a::t": 1.5, "a::v": 0.2}
+    # a slower run (a busy machine) counts half; a quicker one at once
+    testrun.remember_durations(path, [{"nodeid": "a::t", "outcome": "passed", "duration": 2.5},
+                                      {"nodeid": "a::v", "outcome": "passed", "duration": 0.1}])
+    assert testrun.read_durations(path) == {"a::t": 2.0, "a::v": 0.1}
     path.write_text("not json")
     assert testrun.read_durations(path) == {}
     assert testrun.makespan([3, 1, 1, 1], 2) == 3
