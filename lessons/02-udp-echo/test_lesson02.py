@@ -89,6 +89,23 @@ def test_client_says_no_reply_and_goes_on(run):
     assert result.lines == ["late but here"], result.explain()
 
 
+def test_client_takes_the_reply_only_from_the_server(run):
+    # Anyone can send a datagram to the client's port: a stranger's arrives
+    # first, then the server's reply. Only the reply is printed.
+    with udp_socket() as peer, udp_socket() as stranger:
+        def answer_after_a_stranger():
+            _, client = peer.recvfrom(100)
+            stranger.sendto(b"not the server", client)
+            peer.sendto(b"REAL", client)
+        helper = threading.Thread(target=answer_after_a_stranger, daemon=True)
+        helper.start()
+        result = run("udp_echo_client", "--port", peer.getsockname()[1], input="real\n").ok()
+        helper.join(5)
+    assert result.lines == ["REAL"], (
+        f"a datagram from another address came before the server's reply; only the reply "
+        f"(from the server's address) is the answer\n{result.explain()}")
+
+
 def test_client_escapes_invalid_utf8_replies(run):
     with udp_socket() as peer:
         def answer():
