@@ -136,3 +136,20 @@ def test_with_lesson_03_tcp_client(server, run):
     kinds = [kind(line) for line in result.lines]
     assert kinds == ["hello", "time", "name", "bye"], result.explain()
     bot.wait_stderr(r"said goodbye")
+
+
+def test_a_client_that_leaves_is_let_go(server):
+    """recv() giving 0 is the end: the bot logs that the client left and answers
+    nothing more, then serves the next client."""
+    bot = server("chatbot_server")
+    with tcp_connect(bot.port) as sock:
+        ask(sock, b"hello")
+        me = "%s:%d" % sock.getsockname()
+    with tcp_connect(bot.port) as sock:  # served once the bot is done with the first
+        ask(sock, b"hello")
+    bot.stderr.wait_caught_up()
+    log = bot.stderr.text()
+    said = re.findall(rf"^{re.escape(me)} said: ", log, re.M)
+    assert f"{me} left" in log and len(said) == 1, (
+        f"a client sent b'hello', got its answer and closed; expected the bot to log "
+        f"'{me} left' and answer nothing more (recv() gave 0: the end)\n{bot.explain()}")
