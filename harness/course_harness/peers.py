@@ -96,6 +96,14 @@ def tcp_sockets(port: int) -> list[tuple[int, int, str]]:
     state), e.g. (41938, 8006, "SYN_SENT") for a connect() still waiting for an
     answer. It shows what a program under test is doing with its connections
     (connecting, closed, still open) without waiting and hoping."""
+    return [(local, remote, state) for local, remote, state, _, _ in tcp_table()
+            if port in (local, remote)]
+
+
+def tcp_table() -> list[tuple[int, int, str, int, int]]:
+    """Every TCP socket of this network namespace, read from /proc/net/tcp and
+    tcp6 in one go (a snapshot within a millisecond or so): (local port, remote
+    port, state, tx_queue, rx_queue)."""
     found = []
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         try:
@@ -105,8 +113,8 @@ def tcp_sockets(port: int) -> list[tuple[int, int, str]]:
         for row in rows:
             fields = row.split()
             local, remote = (int(fields[i].rsplit(":", 1)[1], 16) for i in (1, 2))
-            if port in (local, remote):
-                found.append((local, remote, TCP_STATES.get(fields[3], fields[3])))
+            tx, rx = (int(x, 16) for x in fields[4].split(":"))
+            found.append((local, remote, TCP_STATES.get(fields[3], fields[3]), tx, rx))
     return found
 
 
@@ -284,19 +292,7 @@ def tcp_queues(port: int) -> list[tuple[int, int, str, int, int]]:
     """tcp_sockets(port) with each socket's queues, from the same /proc/net/tcp
     rows: (local port, remote port, state, tx_queue, rx_queue), as in
     tcp_connection."""
-    found = []
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        try:
-            rows = Path(table).read_text().splitlines()[1:]
-        except OSError:
-            continue
-        for row in rows:
-            fields = row.split()
-            local, remote = (int(fields[i].rsplit(":", 1)[1], 16) for i in (1, 2))
-            if port in (local, remote):
-                tx, rx = (int(x, 16) for x in fields[4].split(":"))
-                found.append((local, remote, TCP_STATES.get(fields[3], fields[3]), tx, rx))
-    return found
+    return [row for row in tcp_table() if port in row[:2]]
 
 
 def all_threads_asleep(pid: int) -> bool:

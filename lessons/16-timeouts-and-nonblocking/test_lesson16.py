@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from course_harness import start_server
-from course_harness.peers import TCP_STATES
+from course_harness.peers import tcp_table
 from course_harness.process import Result, run_program
 
 HERE = Path(__file__).resolve().parent
@@ -57,17 +57,7 @@ def _tcp_table() -> list[tuple[int, int, str]]:
     """Every TCP socket of this network namespace, (local port, remote port, state),
     read from /proc/net/tcp and tcp6 in one go: a snapshot within a millisecond or
     so, where tcp_sockets(port) would read the tables once per port."""
-    found = []
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        try:
-            rows = Path(table).read_text().splitlines()[1:]
-        except OSError:
-            continue
-        for row in rows:
-            fields = row.split()
-            local, remote = (int(fields[i].rsplit(":", 1)[1], 16) for i in (1, 2))
-            found.append((local, remote, TCP_STATES.get(fields[3], fields[3])))
-    return found
+    return [(local, remote, state) for local, remote, state, _, _ in tcp_table()]
 
 
 def _expected(base: int, kinds: list[str], timeout: str) -> list[str]:
