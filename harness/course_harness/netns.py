@@ -10,10 +10,12 @@ when the test fails. Needs root (or CAP_SYS_ADMIN); CI runs as root.
 from __future__ import annotations
 
 import functools
+import json
 import os
 import shutil
 import signal
 import subprocess
+import time
 import uuid
 
 
@@ -166,10 +168,31 @@ class Lan:
                 host.ip("addr", "add", f"{self.address(i)}/24", "broadcast", self.broadcast,
                         "dev", "eth0")
                 host.ip("link", "set", "eth0", "up")
+            self.wait_until_forwarding()
         except BaseException:
             self.__exit__()
             raise
         return self
+
+    def wait_until_forwarding(self, timeout: float = 5) -> None:
+        """Until the bridge forwards through every port. A veth's carrier on the
+        switch side comes up in a kernel worker thread (linkwatch) after `ip link
+        set up` has returned: until then the port's queue drops what it should
+        send and the bridge does not forward through it, so a first broadcast a
+        few milliseconds after the setup could be lost. Each port that `ip -d
+        link` shows UP and forwarding has been through that step."""
+        deadline = time.monotonic() + timeout
+        while True:
+            links = json.loads(self.switch.ip("-d", "-j", "link", "show").stdout or "[]")
+            ports = [(link.get("operstate"),
+                      link.get("linkinfo", {}).get("info_slave_data", {}).get("state"))
+                     for link in links if link.get("ifname", "").startswith("port")]
+            if len(ports) == len(self.hosts) and all(p == ("UP", "forwarding") for p in ports):
+                return
+            if time.monotonic() >= deadline:
+                raise RuntimeError(f"the test LAN's bridge ports never all came up forwarding "
+                                   f"within {timeout} s: {ports}")
+            time.sleep(0.005)
 
     def __exit__(self, *exc) -> None:
         for host in self.hosts:

@@ -5,10 +5,8 @@ own network namespace and three "hosts" (namespaces) plugged into it,
 10.200.1.1-3/24. Nothing is ever broadcast on the host's network. The tests
 are skipped (with the reason) only where namespaces cannot be created.
 """
-import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -19,47 +17,23 @@ from course_harness.netns import Lan, unavailable_reason
 TWIN = Path(__file__).parent / "python"
 
 
-def wait_until_forwarding(lan: Lan, timeout: float = 5) -> None:
-    """Waits until the switch's bridge forwards through every port. A port's link
-    comes up (carrier) when its host's end is set up, but the kernel finishes that
-    in a worker thread (linkwatch) after `ip link set up` has returned: until then
-    the port's queue drops what it should send and the bridge does not forward
-    through it, so a test's first broadcast, a few milliseconds after the setup,
-    could be lost. Each port shown UP and forwarding by `ip -d link` has been
-    through that step."""
-    deadline = time.monotonic() + timeout
-    while True:
-        links = json.loads(lan.switch.ip("-d", "-j", "link", "show").stdout or "[]")
-        ports = [(link.get("operstate"),
-                  link.get("linkinfo", {}).get("info_slave_data", {}).get("state"))
-                 for link in links if link.get("ifname", "").startswith("port")]
-        if len(ports) == len(lan.hosts) and all(p == ("UP", "forwarding") for p in ports):
-            return
-        if time.monotonic() >= deadline:
-            pytest.fail(f"the test LAN's bridge ports never all came up forwarding within "
-                        f"{timeout} s: {ports}", pytrace=False)
-        time.sleep(0.005)
+def new_lan():
+    reason = unavailable_reason()
+    if reason:
+        pytest.skip(f"lesson 21's broadcast tests need private network namespaces: {reason}")
+    with Lan(3) as network:
+        yield network
 
 
 @pytest.fixture
 def fresh_lan():
     """A LAN of this test's own."""
-    reason = unavailable_reason()
-    if reason:
-        pytest.skip(f"lesson 21's broadcast tests need private network namespaces: {reason}")
-    with Lan(3) as network:
-        wait_until_forwarding(network)
-        yield network
+    yield from new_lan()
 
 
 @pytest.fixture(scope="module")
 def shared_lan():
-    reason = unavailable_reason()
-    if reason:
-        pytest.skip(f"lesson 21's broadcast tests need private network namespaces: {reason}")
-    with Lan(3) as network:
-        wait_until_forwarding(network)
-        yield network
+    yield from new_lan()
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ private LAN of network namespaces the test builds (as in test_lesson21.py)."""
 
 from __future__ import annotations
 
-import json
 import re
 import select
 import socket
@@ -152,31 +151,12 @@ while True:
 """
 
 
-def wait_until_forwarding(lan: Lan, timeout: float = 5) -> None:
-    """Waits until the switch's bridge forwards through every port (as in
-    test_lesson21.py): a port's link comes up in a kernel worker thread after `ip
-    link set up` has returned, and until then it drops what it should send."""
-    deadline = time.monotonic() + timeout
-    while True:
-        links = json.loads(lan.switch.ip("-d", "-j", "link", "show").stdout or "[]")
-        ports = [(link.get("operstate"),
-                  link.get("linkinfo", {}).get("info_slave_data", {}).get("state"))
-                 for link in links if link.get("ifname", "").startswith("port")]
-        if len(ports) == len(lan.hosts) and all(p == ("UP", "forwarding") for p in ports):
-            return
-        if time.monotonic() >= deadline:
-            pytest.fail(f"the test LAN's bridge ports never all came up forwarding within "
-                        f"{timeout} s: {ports}", pytrace=False)
-        time.sleep(0.005)
-
-
 @pytest.fixture
 def lan():
     reason = unavailable_reason()
     if reason:
         pytest.skip(f"the broadcast test needs private network namespaces: {reason}")
     with Lan(3) as network:
-        wait_until_forwarding(network)
         yield network
 
 
