@@ -99,8 +99,10 @@ def run_tests(keys: list[str], preset: str = "default", unit: bool = True,
 WORKER_START = (0.2, 0.06)  # seconds, and seconds per worker
 MOST_WORKERS = 4            # the tests mostly wait; more would only crowd two cores
 # Below this a lesson's tests run in one process: quick tests are mostly starting
-# programs (CPU, which more workers than cores do not make faster) ...
-PARALLEL_FROM = 1.5         # seconds, one after another
+# programs (CPU, which more workers than cores do not make faster) ... (1.5 s
+# before: lessons 12, 15, 17 and 18, 1.1-1.4 s of tests each, took 1.5-1.9 s to
+# check in one process and 1.3-1.6 s with xdist, measured on two cores)
+PARALLEL_FROM = 1.0         # seconds, one after another
 CLEAR_GAIN = 0.25           # ... and xdist must promise at least this much sooner
 
 

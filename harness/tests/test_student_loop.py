@@ -225,7 +225,7 @@ def test_check_builds_the_programs_its_tests_run_from_other_lessons(monkeypatch)
 
 def test_one_lesson_runs_in_parallel_only_when_it_pays():
     folder = "06-backlog-and-handshake"
-    quick = {f"lessons/{folder}/test_a.py::test_{n}": 0.05 for n in range(20)}
+    quick = {f"lessons/{folder}/test_a.py::test_{n}": 0.04 for n in range(20)}  # 0.8 s
     assert testrun.one_lesson_workers(quick, folder) == []
     assert testrun.one_lesson_workers({}, folder) == []  # never ran here: one process
     waits = {f"lessons/{folder}/test_a.py::test_{n}": 1.0 for n in range(8)}
