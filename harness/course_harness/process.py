@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from .wire import where_waits
+from .wire import SYSCALLS, where_waits
 
 SANITIZER_MARKERS = (
     "ERROR: AddressSanitizer",
@@ -174,8 +174,9 @@ class _LineReader(threading.Thread):
             call = Path(f"/proc/self/task/{self.native_id}/syscall").read_text().split()
         except (OSError, ValueError):
             return not self.is_alive()
-        # x86_64: read is call 0, its first argument the descriptor
-        return waiting[0] == 0 and call[:2] == ["0", hex(fd)]
+        # blocked in read(), its first argument the pipe's descriptor
+        return (waiting[0] == 0 and len(call) > 1 and call[0].isdigit()
+                and SYSCALLS.get(int(call[0])) == "read" and call[1] == hex(fd))
 
     def wait_caught_up(self, timeout: float = 5) -> bool:
         deadline = time.monotonic() + timeout

@@ -14,6 +14,7 @@ No anchor course does this; it is what a networking course can give."""
 from __future__ import annotations
 
 import os
+import platform
 import shlex
 import socket
 import threading
@@ -25,12 +26,21 @@ KEEP_BYTES = 256          # of each chunk, in the transcript
 KEEP_CHUNKS = 60          # chunks listed before "... N more"
 DUMP_BYTES = 256          # of each side, in a hex dump
 
-# x86_64 numbers of the calls a socket program waits in (asm/unistd_64.h).
-SYSCALLS = {0: "read", 1: "write", 7: "poll", 16: "ioctl", 20: "writev", 23: "select",
-            35: "nanosleep", 42: "connect", 43: "accept", 44: "sendto", 45: "recvfrom",
-            46: "sendmsg", 47: "recvmsg", 61: "wait4", 202: "futex", 230: "clock_nanosleep",
-            232: "epoll_wait", 270: "pselect6", 271: "ppoll", 281: "epoll_pwait",
-            288: "accept4", 299: "recvmmsg", 307: "sendmmsg", 441: "epoll_pwait2"}
+# The numbers of the calls a socket program waits in, as /proc/PID/syscall shows
+# them: x86_64's (asm/unistd_64.h), and arm64's (asm-generic/unistd.h: a Mac's dev
+# container), which has no poll, select or epoll_wait, only their p- versions.
+X86_64_SYSCALLS = {
+    0: "read", 1: "write", 7: "poll", 16: "ioctl", 20: "writev", 23: "select",
+    35: "nanosleep", 42: "connect", 43: "accept", 44: "sendto", 45: "recvfrom",
+    46: "sendmsg", 47: "recvmsg", 61: "wait4", 202: "futex", 230: "clock_nanosleep",
+    232: "epoll_wait", 270: "pselect6", 271: "ppoll", 281: "epoll_pwait",
+    288: "accept4", 299: "recvmmsg", 307: "sendmmsg", 441: "epoll_pwait2"}
+ARM64_SYSCALLS = {
+    22: "epoll_pwait", 29: "ioctl", 63: "read", 64: "write", 66: "writev", 72: "pselect6",
+    73: "ppoll", 98: "futex", 101: "nanosleep", 115: "clock_nanosleep", 202: "accept",
+    203: "connect", 206: "sendto", 207: "recvfrom", 211: "sendmsg", 212: "recvmsg",
+    242: "accept4", 243: "recvmmsg", 260: "wait4", 269: "sendmmsg", 441: "epoll_pwait2"}
+SYSCALLS = {"x86_64": X86_64_SYSCALLS, "aarch64": ARM64_SYSCALLS}.get(platform.machine(), {})
 FD_FIRST = {"read", "write", "ioctl", "writev", "connect", "accept", "sendto", "recvfrom",
             "sendmsg", "recvmsg", "accept4", "recvmmsg", "sendmmsg", "epoll_wait",
             "epoll_pwait", "epoll_pwait2"}

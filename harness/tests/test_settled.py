@@ -11,6 +11,7 @@ from pathlib import Path
 
 from course_harness.process import start_server
 from course_harness.settled import datagram_reply, waiting_for_input
+from course_harness.wire import SYSCALLS
 
 # A UDP program that prints "bound to HOST:PORT", then for each datagram prints
 # a line and, depending on its first byte, answers at once (a), never (n), or
@@ -110,10 +111,27 @@ def test_not_caught_up_while_a_line_read_is_not_yet_kept(tmp_path):
             program.proc.stdin.flush()
             state = Path(f"/proc/self/task/{reader.native_id}/syscall")
             deadline = time.monotonic() + 5
-            while state.read_text().split()[0] != "202" and time.monotonic() < deadline:
+            futex = [n for n, name in SYSCALLS.items() if name == "futex"]
+            while (state.read_text().split()[0] not in map(str, futex)
+                   and time.monotonic() < deadline):
                 time.sleep(0.001)  # until the reader waits for the lock (futex)
             assert not reader.caught_up(), "a line was read from the pipe but is not kept yet"
         assert reader.wait_caught_up(timeout=5)
         assert reader.all[-1] == "hello"
     finally:
         program.kill()
+
+
+def test_the_system_call_names_are_this_machines():
+    """/proc/PID/syscall gives a number, and the numbers differ between x86_64 and
+    arm64 (a Mac's dev container): a wrong table would name the wrong calls."""
+    import platform
+    from course_harness import wire
+    table = {"x86_64": wire.X86_64_SYSCALLS, "aarch64": wire.ARM64_SYSCALLS}
+    assert platform.machine() in table, f"no system call table for {platform.machine()}"
+    assert SYSCALLS is table[platform.machine()]
+    for calls in table.values():  # what settled.py and the failure reports look for
+        assert {"read", "recvfrom", "recvmsg", "ppoll", "futex", "accept4",
+                "clock_nanosleep", "connect", "sendto"} <= set(calls.values())
+    # the same call in both tables has different numbers
+    assert wire.X86_64_SYSCALLS[0] == "read" and wire.ARM64_SYSCALLS[63] == "read"

@@ -20,7 +20,7 @@ PAUSES = ("nanosleep", "clock_nanosleep")
 
 def blocked_in(pid: int) -> str | None:
     """The system call the program's main thread sleeps in ("clock_nanosleep",
-    "connect", "poll", ...: /proc/PID/syscall, x86_64 numbers), or None while it
+    "connect", "poll", ...: /proc/PID/syscall, by wire.SYSCALLS), or None while it
     runs, once it has exited, or where /proc cannot tell."""
     try:
         number = Path(f"/proc/{pid}/syscall").read_text().split()[0]

@@ -29,7 +29,7 @@ GRACE = 0.3
 
 def idle(pid: int) -> bool:
     """The program's main thread sleeps waiting for input (/proc/PID/syscall,
-    x86_64 numbers): it has done all it was going to do with what it got."""
+    by wire.SYSCALLS): it has done all it was going to do with what it got."""
     try:
         number = Path(f"/proc/{pid}/syscall").read_text().split()[0]
     except (OSError, IndexError):
