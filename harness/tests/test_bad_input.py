@@ -63,7 +63,7 @@ def idle(address, spec, seconds=0.2, good_client=None, server=None):
     # connection and says nothing (a concurrent server), and that the server
     # is back to its idle state once it goes (every server): neither needs a
     # long silence, so the connection stays open only a moment longer.
-    with _connect(address) as s:
+    with _connect(address):
         if good_client and spec.concurrent:
             good_client()  # a concurrent server must serve others meanwhile
         time.sleep(seconds)

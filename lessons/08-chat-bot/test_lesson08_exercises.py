@@ -117,7 +117,7 @@ def test_history_bot_keeps_only_its_history_per_client(server):
     bot = server("history_bot", "--history", 2, "--seed", 5)
     said = [f"m{i}" for i in range(1, 31)]
     replies = conversation(bot.port, said)
-    what = f"sent 30 messages, 'm1' to 'm30', to history_bot --history 2 --seed 5"
+    what = "sent 30 messages, 'm1' to 'm30', to history_bot --history 2 --seed 5"
     check_answers(said, replies, 2, what)
     if all(reply == said[i - 1] for i, reply in enumerate(replies) if i > 0):
         pytest.fail(f"{what}\nexpected random picks between the last 2 messages\ngot always "

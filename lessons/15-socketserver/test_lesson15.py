@@ -57,7 +57,7 @@ def test_echo_three_sequential_clients(server):
     assert echo.ready_line == f"listening on 127.0.0.1:{echo.port}"
     for i, data in enumerate([b"hello world\n", "你好\n".encode(), bytes(range(256))]):
         echo_round_trip(echo.port, data)
-        echo.wait_stderr(rf"127\.0\.0\.1:\d+ disconnected(.|\n)*" * (i + 1))
+        echo.wait_stderr(r"127\.0\.0\.1:\d+ disconnected(.|\n)*" * (i + 1))
 
 
 def test_echo_says_it_raised_the_fd_limit(server):
