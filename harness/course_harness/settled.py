@@ -54,18 +54,19 @@ def done_with(server, printed: int) -> bool:
     return lines > printed and waiting_for_input(server.proc.pid)
 
 
-def datagram_reply(sock: socket.socket, server, printed: int,
-                   timeout: float = 5) -> bytes | None:
-    """The next datagram at `sock`, or None once `server` is done with the request
-    (see done_with) and GRACE more seconds brought nothing, or after `timeout`."""
+def datagram_reply(sock: socket.socket, done, timeout: float = 5) -> tuple[bytes, tuple] | None:
+    """The next datagram at `sock`, (data, sender); None once `done()` (the program
+    is done with the request: done_with, for one) has held GRACE seconds on end
+    with nothing come, or after `timeout`."""
     deadline = time.monotonic() + timeout
-    idle_since = None
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([sock], [], [], 0.01)
-        if ready:
-            return sock.recvfrom(65535)[0]
-        if idle_since is None and done_with(server, printed):
-            idle_since = time.monotonic()
-        if idle_since is not None and time.monotonic() - idle_since > GRACE:
+    quiet_since = None
+    while (left := deadline - time.monotonic()) > 0:
+        if select.select([sock], [], [], min(left, 0.005))[0]:
+            return sock.recvfrom(65536)
+        if not done():
+            quiet_since = None
+        elif quiet_since is None:
+            quiet_since = time.monotonic()
+        elif time.monotonic() - quiet_since > GRACE:
             return None
     return None

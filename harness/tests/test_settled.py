@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from course_harness.process import start_server
-from course_harness.settled import datagram_reply, waiting_for_input
+from course_harness.settled import datagram_reply, done_with, waiting_for_input
 from course_harness.wire import SYSCALLS
 
 # A UDP program that prints "bound to HOST:PORT", then for each datagram prints
@@ -45,7 +45,8 @@ def ask(program, sock: socket.socket, payload: bytes) -> tuple[bytes | None, flo
         printed = len(program.stdout.all)
     started = time.monotonic()
     sock.sendto(payload, program.address)
-    return datagram_reply(sock, program, printed), time.monotonic() - started
+    got = datagram_reply(sock, lambda: done_with(program, printed))
+    return (got[0] if got else None), time.monotonic() - started
 
 
 def test_a_reply_comes_back_and_a_missing_one_is_noticed_soon(tmp_path):

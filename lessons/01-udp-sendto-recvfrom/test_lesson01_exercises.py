@@ -9,7 +9,7 @@ import pytest
 
 from course_harness import udp_socket
 from course_harness.process import describe_status
-from course_harness.settled import datagram_reply
+from course_harness.settled import datagram_reply, done_with
 
 
 def ask(sock: socket.socket, receiver, payload: bytes) -> bytes | None:
@@ -19,7 +19,8 @@ def ask(sock: socket.socket, receiver, payload: bytes) -> bytes | None:
     with receiver.stdout.lock:
         printed = len(receiver.stdout.all)
     sock.sendto(payload, receiver.address)
-    return datagram_reply(sock, receiver, printed)
+    got = datagram_reply(sock, lambda: done_with(receiver, printed))
+    return got[0] if got else None
 
 
 # ------------------------------------------------------------------ 01.1

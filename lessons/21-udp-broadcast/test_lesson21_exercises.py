@@ -6,7 +6,6 @@ private LAN of network namespaces the test builds (as in test_lesson21.py)."""
 from __future__ import annotations
 
 import re
-import select
 import socket
 import sys
 import time
@@ -16,26 +15,7 @@ import pytest
 
 from course_harness import start_server, udp_socket
 from course_harness.netns import Lan, unavailable_reason
-from course_harness.wire import SYSCALLS
-
-# What the given main loop waits in for the next datagram (course::wait_readable).
-WAITING = {"poll", "ppoll", "select", "pselect6", "epoll_wait", "epoll_pwait", "epoll_pwait2",
-           "recvfrom", "recvmsg", "read"}
-# Once a program is idle, a datagram it sent may still be on its way for a moment (a
-# busy machine can leave loopback delivery to a kernel thread): this much more is
-# allowed before "no answer" is concluded. Only a missing answer waits for it.
-GRACE = 0.3
-
-
-def idle(pid: int) -> bool:
-    """The program's main thread sleeps waiting for input (/proc/PID/syscall,
-    by wire.SYSCALLS): it has done all it was going to do with what it got."""
-    try:
-        number = Path(f"/proc/{pid}/syscall").read_text().split()[0]
-    except (OSError, IndexError):
-        return False
-    return number.isdigit() and SYSCALLS.get(int(number)) in WAITING
-
+from course_harness.settled import GRACE, datagram_reply, waiting_for_input
 
 def logged_about(program, address: str) -> bool:
     """The program has printed a line on stderr naming `address` ("HOST:PORT")."""
@@ -45,7 +25,7 @@ def logged_about(program, address: str) -> bool:
 def done_with(address: str, *programs) -> bool:
     """Each program has logged a line about the datagram from `address` and waits
     for the next one again: what it sends for that datagram is sent."""
-    return all(logged_about(p, address) and idle(p.proc.pid) for p in programs)
+    return all(logged_about(p, address) and waiting_for_input(p.proc.pid) for p in programs)
 
 
 def ask(sock: socket.socket, responder, payload: bytes, wait: float = 5.0):
@@ -55,18 +35,7 @@ def ask(sock: socket.socket, responder, payload: bytes, wait: float = 5.0):
     at once, not after `wait`)."""
     sock.sendto(payload, responder.address)
     asked_from = "%s:%d" % sock.getsockname()
-    deadline = time.monotonic() + wait
-    quiet_since = None
-    while (left := deadline - time.monotonic()) > 0:
-        if select.select([sock], [], [], min(left, 0.005))[0]:
-            return sock.recvfrom(65536)
-        if not done_with(asked_from, responder):
-            quiet_since = None
-        elif quiet_since is None:
-            quiet_since = time.monotonic()
-        elif time.monotonic() - quiet_since > GRACE:
-            break
-    return None
+    return datagram_reply(sock, lambda: done_with(asked_from, responder), wait)
 
 
 def nothing_waiting(sock: socket.socket) -> bytes | None:
@@ -178,7 +147,7 @@ def test_discovery_answers_a_broadcast_on_a_lan(lan, programs):
         deadline = time.monotonic() + 15
         quiet_since = None
         while asker.alive() and time.monotonic() < deadline:
-            if not (done_with(asked_from, *responders) and idle(asker.proc.pid)):
+            if not (done_with(asked_from, *responders) and waiting_for_input(asker.proc.pid)):
                 quiet_since = None
             elif quiet_since is None:
                 quiet_since = time.monotonic()
