@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from course_harness import start_server, tcp_connect
-from course_harness.peers import recv_all, reset
+from course_harness.peers import recv_all, reset, tcp_connection
 from course_harness.process import describe_status
 from course_harness.wire import SYSCALLS
 
@@ -192,17 +192,6 @@ def blocked_in_poll(pid: int) -> bool:
     return number.isdigit() and SYSCALLS.get(int(number)) in ("poll", "ppoll")
 
 
-def waiting_bytes(local_port: int, remote_port: int) -> int | None:
-    """Bytes in the receive queue of the TCP socket local_port -> remote_port
-    (/proc/net/tcp's rx_queue): arrived, not yet taken by the program."""
-    for row in Path("/proc/net/tcp").read_text().splitlines()[1:]:
-        fields = row.split()
-        ports = tuple(int(fields[i].rsplit(":", 1)[1], 16) for i in (1, 2))
-        if ports == (local_port, remote_port):
-            return int(fields[4].split(":")[1], 16)
-    return None
-
-
 def wait_until(condition, client, timeout: float = 5) -> bool:
     """Polls `condition` until it holds, the client has exited, or `timeout`."""
     deadline = time.monotonic() + timeout
@@ -234,7 +223,9 @@ def test_client_keeps_a_slow_server_that_is_not_silent(programs, downloads):
                 in_poll = wait_until(lambda: blocked_in_poll(client.proc.pid), client)
                 assert in_poll, f"file_client never waited in poll()\n{client.explain()}"
                 conn.sendall(piece)
-                taken = wait_until(lambda: waiting_bytes(peer[1], port) == 0, client)
+                # the client's end of the connection: nothing arrived left unread
+                client_end = lambda: tcp_connection(peer, conn.getsockname())  # noqa: E731
+                taken = wait_until(lambda: (client_end() or ("", 0, -1))[2] == 0, client)
                 assert taken, (
                     f"50 bytes arrived while file_client waited in poll() (--timeout 0.5), "
                     f"below its low-water mark; it should take them once the timeout passes "
